@@ -1,0 +1,346 @@
+//! YAML → JSON the way the API server reads `application/apply-patch+yaml` and
+//! `application/yaml` bodies (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 scalar
+//! resolution, so a plain `0644` is the integer 420 and a plain `on` is `true`,
+//! while any quoted scalar stays a string.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+/// How many nodes one document may expand to through aliases ("billion laughs").
+const MAX_NODES: usize = 1_000_000;
+
+#[derive(Debug)]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "yaml: line {}: {}", self.line, self.message)
+    }
+}
+
+/// Parses every document of a YAML stream. Empty documents are skipped.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    let mut builder = Builder {
+        events: Parser::new_from_str(text),
+        anchors: Vec::new(),
+        nodes: 0,
+    };
+    let mut docs = Vec::new();
+    loop {
+        let (event, span) = builder.next()?;
+        match event {
+            Event::StreamEnd => return Ok(docs),
+            Event::DocumentStart(_) => {
+                let (first, span) = builder.next()?;
+                if matches!(first, Event::DocumentEnd) {
+                    continue;
+                }
+                let value = builder.node(first, span)?;
+                let (end, span) = builder.next()?;
+                if !matches!(end, Event::DocumentEnd) {
+                    return Err(error(span, "expected the end of the document"));
+                }
+                if !value.is_null() {
+                    docs.push(value);
+                }
+            }
+            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+            _ => return Err(error(span, "unexpected content outside a document")),
+        }
+    }
+}
+
+struct Builder<'a> {
+    events: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: Vec<(usize, Value)>,
+    nodes: usize,
+}
+
+fn error(span: Span, message: impl Into<String>) -> YamlError {
+    YamlError {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+        message: message.into(),
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), YamlError> {
+        match self.events.next_event() {
+            Some(Ok(pair)) => Ok(pair),
+            Some(Err(e)) => Err(YamlError {
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+                message: e.info().to_string(),
+            }),
+            None => Ok((Event::StreamEnd, Span::default())),
+        }
+    }
+
+    fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(error(
+                span,
+                format!("document expands to more than {MAX_NODES} nodes (alias expansion limit)"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, value: &Value) {
+        if anchor > 0 {
+            self.anchors.push((anchor, value.clone()));
+        }
+    }
+
+    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Value, YamlError> {
+        self.count(1, span)?;
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| t.suffix.clone());
+                let value = resolve_scalar(&text, style, tag.as_deref());
+                self.remember(anchor, &value);
+                Ok(value)
+            }
+            Event::Alias(anchor) => {
+                let value = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(id, _)| *id == anchor)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| error(span, "unknown anchor"))?;
+                let size = value_size(&value);
+                self.count(size, span)?;
+                Ok(value)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (event, span) = self.next()?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(event, span)?);
+                }
+                let value = Value::Array(items);
+                self.remember(anchor, &value);
+                Ok(value)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut map = Map::new();
+                let mut merges = Vec::new();
+                loop {
+                    let (event, kspan) = self.next()?;
+                    if matches!(event, Event::MappingEnd) {
+                        break;
+                    }
+                    let is_merge =
+                        matches!(&event, Event::Scalar(k, ScalarStyle::Plain, _, _) if k == "<<");
+                    let key = self.node(event, kspan)?;
+                    let (event, vspan) = self.next()?;
+                    let value = self.node(event, vspan)?;
+                    if is_merge {
+                        merges.push(value);
+                        continue;
+                    }
+                    let key = key_string(&key).ok_or_else(|| {
+                        error(kspan, "mapping keys must be scalars to be read as JSON")
+                    })?;
+                    if map.contains_key(&key) {
+                        return Err(error(kspan, format!("key {key:?} already set in map")));
+                    }
+                    map.insert(key, value);
+                }
+                for merged in merges {
+                    let sources = match merged {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    };
+                    for source in sources {
+                        if let Value::Object(source) = source {
+                            for (k, v) in source {
+                                map.entry(k).or_insert(v);
+                            }
+                        } else {
+                            return Err(error(span, "map merge requires map or sequence of maps"));
+                        }
+                    }
+                }
+                let value = Value::Object(map);
+                self.remember(anchor, &value);
+                Ok(value)
+            }
+            _ => Err(error(span, "unexpected YAML event")),
+        }
+    }
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(value_size).sum::<usize>(),
+        Value::Object(map) => 1 + map.values().map(value_size).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+fn key_string(key: &Value) -> Option<String> {
+    match key {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some("null".to_string()),
+        _ => None,
+    }
+}
+
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::String(text.to_string()),
+        Some("int") | Some("float") | Some("bool") | Some("null") => {}
+        Some(_) => {}
+        None if style != ScalarStyle::Plain => return Value::String(text.to_string()),
+        None => {}
+    }
+    resolve_plain(text)
+}
+
+/// go-yaml v2's resolution of a plain scalar (YAML 1.1 booleans and octals).
+pub fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Value::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => {
+            // JSON has no infinities: sigs.k8s.io/yaml fails on them; keep the text.
+            return Value::String(text.to_string());
+        }
+        _ => {}
+    }
+    if let Some(n) = parse_int(text) {
+        return Value::Number(n);
+    }
+    if looks_like_float(text) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let plain: String = digits.chars().filter(|c| *c != '_').collect();
+    let (radix, body) = if let Some(rest) = plain.strip_prefix("0x") {
+        (16, rest.to_string())
+    } else if let Some(rest) = plain.strip_prefix("0b") {
+        (2, rest.to_string())
+    } else if let Some(rest) = plain.strip_prefix("0o") {
+        (8, rest.to_string())
+    } else if plain.len() > 1 && plain.starts_with('0') {
+        (8, plain[1..].to_string())
+    } else {
+        (10, plain)
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(&body, radix).ok()?;
+    if negative {
+        let v = i64::try_from(magnitude).ok()?;
+        Some(Number::from(-v))
+    } else {
+        Some(Number::from(magnitude))
+    }
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    let mut digits = false;
+    let mut dot_or_exp = false;
+    for (i, c) in t.char_indices() {
+        match c {
+            '0'..='9' => digits = true,
+            '_' => {}
+            '.' => dot_or_exp = true,
+            'e' | 'E' if i > 0 => dot_or_exp = true,
+            '-' | '+' if i > 0 && matches!(t.as_bytes()[i - 1], b'e' | b'E') => {}
+            _ => return false,
+        }
+    }
+    digits && dot_or_exp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plain_scalars_resolve_as_yaml_1_1() {
+        let docs = parse_documents(
+            "mode: 0644\nq: '0644'\nb: on\nnum: 12\nf: 1.5\nx: ~\ns: hello\nneg: -3\nhex: 0x1F\n",
+        )
+        .unwrap();
+        assert_eq!(
+            docs,
+            vec![json!({"mode": 420, "q": "0644", "b": true, "num": 12, "f": 1.5,
+                        "x": null, "s": "hello", "neg": -3, "hex": 31})]
+        );
+    }
+
+    #[test]
+    fn documents_anchors_and_merge_keys() {
+        let docs =
+            parse_documents("---\na: &x {k: v}\nb: *x\nc:\n  <<: *x\n  z: 1\n---\n---\nd: [1, \"2\"]\n")
+                .unwrap();
+        assert_eq!(
+            docs,
+            vec![
+                json!({"a": {"k": "v"}, "b": {"k": "v"}, "c": {"z": 1, "k": "v"}}),
+                json!({"d": [1, "2"]})
+            ]
+        );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("alias expansion limit"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = parse_documents("a: 1\nb: [1, 2\n").unwrap_err();
+        assert!(err.line >= 2, "{err}");
+        let err = parse_documents("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("already set"));
+    }
+}
