@@ -137,7 +137,6 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             if let Some(spec) = obj_at(map, "spec") {
                 set(spec, "volumeMode", json!("Filesystem"));
             }
-            add_finalizer(map, "kubernetes.io/pvc-protection");
             set(map, "status", json!({"phase": "Pending"}));
         }
         ("", "PersistentVolume") => {
@@ -145,7 +144,6 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                 set(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
                 set(spec, "volumeMode", json!("Filesystem"));
             }
-            add_finalizer(map, "kubernetes.io/pv-protection");
             set(map, "status", json!({"phase": "Pending"}));
         }
         ("", "Namespace") => {
@@ -160,7 +158,6 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                     labels.insert("kubernetes.io/metadata.name".into(), Value::String(name));
                 }
             }
-            set(map, "spec", json!({"finalizers": ["kubernetes"]}));
             set(map, "status", json!({"phase": "Active"}));
         }
         ("networking.k8s.io", "Ingress") => {
@@ -184,6 +181,41 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                 set(spec, "conversion", json!({"strategy": "None"}));
             }
         }
+        _ => {}
+    }
+}
+
+/// What the registry strategies and admission add on create, after the field
+/// manager has recorded the write (so nobody owns these fields).
+pub fn prepare_for_create(group: &str, kind: &str, obj: &mut Value, serial: u64) {
+    match (group, kind) {
+        ("", "Namespace") => {
+            if let Some(map) = obj.as_object_mut() {
+                set(map, "spec", json!({"finalizers": ["kubernetes"]}));
+            }
+        }
+        ("", "PersistentVolumeClaim") => {
+            if let Some(map) = obj.as_object_mut() {
+                add_finalizer(map, "kubernetes.io/pvc-protection");
+            }
+        }
+        ("", "PersistentVolume") => {
+            if let Some(map) = obj.as_object_mut() {
+                add_finalizer(map, "kubernetes.io/pv-protection");
+            }
+        }
+        ("batch", "Job") => job_selector(obj),
+        ("apps", "DaemonSet") => {
+            if let Some(map) = obj.as_object_mut() {
+                if let Some(meta) = obj_at(map, "metadata") {
+                    let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+                    if let Some(a) = annotations.as_object_mut() {
+                        a.entry("deprecated.daemonset.template.generation").or_insert(json!("1"));
+                    }
+                }
+            }
+        }
+        ("", "Service") => allocate(obj, serial),
         _ => {}
     }
 }
@@ -233,7 +265,7 @@ fn job_spec(spec: &mut Map<String, Value>) {
 }
 
 /// Job's generated selector and labels, which depend on the object's uid.
-pub fn job_selector(obj: &mut Value) {
+fn job_selector(obj: &mut Value) {
     let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let manual = obj.pointer("/spec/manualSelector") == Some(&Value::Bool(true));
@@ -391,10 +423,7 @@ fn service_spec(spec: &mut Map<String, Value>) {
 }
 
 /// Values the server allocates once, on create: cluster IPs and node ports.
-pub fn allocate(kind: &str, obj: &mut Value, serial: u64) {
-    if kind != "Service" {
-        return;
-    }
+fn allocate(obj: &mut Value, serial: u64) {
     let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };

@@ -107,7 +107,8 @@ impl ApiError {
     /// 422 with one cause per field error, worded like the API server.
     pub fn invalid(s: &Subject, causes: Vec<Cause>) -> ApiError {
         let what = format!("{} {:?}", qualified(s.kind, s.group), s.name);
-        let texts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let mut texts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        texts.dedup();
         let message = if texts.len() == 1 {
             format!("{what} is invalid: {}", texts[0])
         } else {

@@ -264,6 +264,10 @@ fn walk_applied(value: &Value, schema: Schema, path: &mut Vec<Element>, set: &mu
 /// its descendants, as an update's "added" set records them.
 fn walk_added(value: &Value, schema: Schema, path: &mut Vec<Element>, set: &mut FieldSet) {
     set.insert(path);
+    walk_added_children(value, schema, path, set);
+}
+
+fn walk_added_children(value: &Value, schema: Schema, path: &mut Vec<Element>, set: &mut FieldSet) {
     match value {
         Value::Object(map) if !schema.atomic_map() => {
             for (k, v) in map {
@@ -358,7 +362,15 @@ fn walk_compare(old: &Value, new: &Value, schema: Schema, path: &mut Vec<Element
         }
         (a, b) => {
             if a != b {
-                cmp.changed.insert(path);
+                // A field that was null (Go's unset non-omitempty field) and now
+                // holds a map or list is not itself new: only its contents are.
+                let filled = a.is_null() && (b.is_object() || b.is_array()) && !schema.atomic_map()
+                    && !(b.is_array() && schema.list_type() == ListType::Atomic);
+                if filled {
+                    walk_added_children(b, schema, path, &mut cmp.changed);
+                } else {
+                    cmp.changed.insert(path);
+                }
             }
         }
     }

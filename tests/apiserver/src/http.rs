@@ -307,7 +307,7 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
                     return Err(ApiError::method_not_allowed());
                 }
                 let parsed = ops::parse_body(&body, &content_type).map_err(|e| {
-                    let snippet: String = String::from_utf8_lossy(&body).chars().take(20).collect();
+                    let snippet: String = String::from_utf8_lossy(&body).chars().take(30).collect();
                     ApiError::bad_request(format!(
                         "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e} ({snippet} ...)",
                         rt.kind
@@ -415,7 +415,7 @@ fn negotiate_list(rt: &ResourceType, list: Value, headers: &HeaderMap) -> Value 
     let items = list["items"].as_array().cloned().unwrap_or_default();
     if accepts(headers, "as=Table") {
         let mut t = table::table(rt, &items, rv.as_str().unwrap_or_default());
-        if let Some(c) = list.pointer("/metadata/continue") {
+        if let Some(c) = list.pointer("/metadata/continue").filter(|c| c.as_str() != Some("")) {
             t["metadata"]["continue"] = c.clone();
         }
         return t;

@@ -11,7 +11,6 @@ use serde_json::{json, Map, Value};
 const UNTRACKED_METADATA: &[&str] = &[
     "name",
     "namespace",
-    "generateName",
     "uid",
     "resourceVersion",
     "generation",
@@ -32,6 +31,7 @@ const ALWAYS_PRESENT: &[&str] = &[
     "jobTemplate",
     "strategy",
     "updateStrategy",
+    "names",
 ];
 
 #[derive(Debug, Clone)]
@@ -153,8 +153,11 @@ pub fn tracked(object: &Value, subresource: &str) -> Value {
     Value::Object(out)
 }
 
-/// What a freshly created object looked like before the write: only the
-/// always-serialized structs, empty.
+/// Slices Go types serialize as `null` when unset (no omitempty).
+const NULL_WHEN_UNSET: &[&str] = &["containers"];
+
+/// What a freshly created object looked like before the write: the Go zero
+/// value, i.e. the always-serialized structs, empty, and null slices.
 fn skeleton(object: &Value) -> Value {
     let Value::Object(map) = object else {
         return Value::Null;
@@ -163,18 +166,23 @@ fn skeleton(object: &Value) -> Value {
     for (k, v) in map {
         if ALWAYS_PRESENT.contains(&k.as_str()) && v.is_object() {
             out.insert(k.clone(), skeleton(v));
+        } else if NULL_WHEN_UNSET.contains(&k.as_str()) {
+            out.insert(k.clone(), Value::Null);
         }
     }
     Value::Object(out)
 }
 
 /// Records an Update operation (create, update, any non-apply patch) by `writer`.
-pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, schema: Schema) {
+pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, schema: Schema, typed: bool) {
     let mut entries = old.map(decode).unwrap_or_default();
     let new_tracked = tracked(new, writer.subresource);
     let old_tracked = match old {
         Some(o) => tracked(o, writer.subresource),
-        None => skeleton(&new_tracked),
+        // Built-in kinds are Go structs whose non-pointer struct fields always
+        // exist; an unstructured custom resource starts with metadata only.
+        None if typed => skeleton(&new_tracked),
+        None => json!({"metadata": {}}),
     };
     let cmp = fields::compare(&old_tracked, &new_tracked, schema);
     for e in entries.iter_mut() {
@@ -459,7 +467,7 @@ mod tests {
     #[test]
     fn update_on_create_marks_maps_but_not_always_present_structs() {
         let mut obj = json!({"metadata": {"name": "x", "labels": {"a": "b"}}, "data": {"k": "v"}});
-        record_update(None, &mut obj, &writer("creator"), Schema::none());
+        record_update(None, &mut obj, &writer("creator"), Schema::none(), true);
         assert_eq!(
             obj["metadata"]["managedFields"][0]["fieldsV1"],
             json!({"f:data": {".": {}, "f:k": {}}, "f:metadata": {"f:labels": {".": {}, "f:a": {}}}})

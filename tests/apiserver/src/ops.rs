@@ -368,20 +368,11 @@ fn finish_create(state: &mut State, rt: &Arc<ResourceType>, mut obj: Value, writ
     if rt.tracks_generation() {
         meta.insert("generation".into(), json!(1));
     }
-    if rt.kind == "Job" && rt.group == "batch" {
-        defaults::job_selector(&mut obj);
-    }
-    if rt.kind == "DaemonSet" {
-        let annotations = meta_mut(&mut obj).entry("annotations").or_insert_with(|| json!({}));
-        if let Some(a) = annotations.as_object_mut() {
-            a.entry("deprecated.daemonset.template.generation").or_insert(json!("1"));
-        }
-    }
-    defaults::allocate(&rt.kind, &mut obj, state.rv);
     check_valid(rt, &obj, &name)?;
     if let Some(writer) = writer {
-        managed::record_update(None, &mut obj, writer, schema_of(rt));
+        managed::record_update(None, &mut obj, writer, schema_of(rt), rt.crd.is_none());
     }
+    defaults::prepare_for_create(&rt.group, &rt.kind, &mut obj, state.rv);
     if rt.kind == "CustomResourceDefinition" {
         if let Some(m) = obj.as_object_mut() {
             let versions = m["spec"]["versions"].as_array().cloned().unwrap_or_default();
@@ -433,7 +424,7 @@ fn after_create(state: &mut State, rt: &ResourceType, obj: &Value) {
             ]);
             established["status"]["acceptedNames"] = accepted;
             let writer = Writer { manager: "kube-apiserver", api_version: "apiextensions.k8s.io/v1", subresource: "status", now: &t };
-            managed::record_update(Some(obj), &mut established, &writer, Schema::none());
+            managed::record_update(Some(obj), &mut established, &writer, schema_of(rt), true);
             state.put(&rt.storage_key(), &name, established);
         }
         _ => {}
@@ -584,6 +575,12 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
         m.insert("kind".into(), json!(rt.kind));
     }
     apply_defaults(rt, &mut new);
+    if rt.group.is_empty() && rt.kind == "Namespace" {
+        // spec.finalizers changes only through /finalize.
+        if let (Some(m), Some(spec)) = (new.as_object_mut(), old.get("spec")) {
+            m.insert("spec".into(), spec.clone());
+        }
+    }
     if old.pointer("/metadata/deletionTimestamp").is_some() {
         let before = finalizers(old);
         let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
@@ -605,7 +602,7 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
     }
     if mode == Mode::Update {
         let writer = Writer { manager: opts.manager(), api_version: &rt.api_version(), subresource: &target.subresource, now: &now() };
-        managed::record_update(Some(old), &mut new, &writer, schema_of(rt));
+        managed::record_update(Some(old), &mut new, &writer, schema_of(rt), rt.crd.is_none());
     }
     normalize(&mut new);
     if volatile_free(&new) == volatile_free(old) {
@@ -809,7 +806,9 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
     {
         let meta = meta_mut(&mut marked);
         meta.insert("deletionTimestamp".into(), json!(now()));
-        meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+        if !is_namespace && !is_crd {
+            meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+        }
         if foreground || is_crd {
             let f = meta.entry("finalizers").or_insert_with(|| json!([]));
             if let Some(list) = f.as_array_mut() {
@@ -823,7 +822,7 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
     }
     if is_crd {
         if let Some(conds) = marked["status"]["conditions"].as_array_mut() {
-            conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(), "reason": "InstanceDeletionInProgress", "message": "CustomResource deletion is in progress"}));
+            conds.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(), "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}));
         }
     }
     normalize(&mut marked);
@@ -1033,8 +1032,16 @@ fn encode_continue(rv: u64, start: &str) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(u64, String)> {
     let bad = |why: String| ApiError::bad_request(format!("invalid continue token: {why}"));
+    // Go's RawURLEncoding reports the offset of the first byte it cannot use.
+    let illegal = token
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .or((token.len() % 4 == 1).then(|| token.len() - 1));
+    if let Some(at) = illegal {
+        return Err(bad(format!("continue key is not valid: illegal base64 data at input byte {at}")));
+    }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token.trim_end_matches('='))
+        .decode(token)
         .map_err(|e| bad(format!("continue key is not valid: {e}")))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     let rv = v["rv"].as_u64().unwrap_or(0);
@@ -1101,6 +1108,9 @@ pub fn list(state: &State, rt: &ResourceType, ns: Option<&str>, opts: &ListOpts)
         if filter.is_empty() {
             meta.insert("remainingItemCount".into(), json!(remaining));
         }
+    } else if rt.crd.is_some() {
+        // Unstructured lists always carry the (empty) continue field.
+        meta.insert("continue".into(), json!(""));
     }
     Ok(json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items}))
 }

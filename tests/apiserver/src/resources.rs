@@ -227,7 +227,7 @@ pub fn types_of_crd(crd: &Value) -> Vec<Arc<ResourceType>> {
             verbs: CRD_VERBS.iter().map(|s| s.to_string()).collect(),
             short_names: strings(&names["shortNames"]),
             categories: strings(&names["categories"]),
-            storage_version_hash: None,
+            storage_version_hash: Some(storage_version_hash(&group, &version, &kind)),
             subresources,
             crd: Some(Arc::new(CrdVersion {
                 crd_name: crd["metadata"]["name"].as_str().unwrap_or_default().to_string(),
@@ -239,6 +239,15 @@ pub fn types_of_crd(crd: &Value) -> Vec<Arc<ResourceType>> {
         }));
     }
     out
+}
+
+/// The API server's storageVersionHash: the first 8 bytes of
+/// sha256("group/version/kind"), base64.
+fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{group}/{version}/{kind}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
 }
 
 /// Kubernetes' version priority: GA > beta > alpha, higher numbers first.

@@ -248,6 +248,9 @@ pub fn prune_unknown(v: &mut Value, schema: Schema, path: &str, builtin: bool, o
             }
             let keys: Vec<String> = map.keys().cloned().collect();
             for k in keys {
+                if path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
                 let declared = schema.declares(&k);
                 let child_path = join(path, &k);
                 if declared == Some(false) && !(builtin && NEWER_FIELDS.contains(&k.as_str())) {
