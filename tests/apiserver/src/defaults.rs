@@ -36,7 +36,11 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                 set(spec, "replicas", json!(1));
                 pod_template(spec);
                 set(spec, "podManagementPolicy", json!("OrderedReady"));
-                set(spec, "updateStrategy", json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+                set(
+                    spec,
+                    "updateStrategy",
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                );
                 set(spec, "revisionHistoryLimit", json!(10));
                 set(
                     spec,
@@ -54,7 +58,11 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                     }
                 }
             }
-            set(map, "status", json!({"replicas": 0, "availableReplicas": 0}));
+            set(
+                map,
+                "status",
+                json!({"replicas": 0, "availableReplicas": 0}),
+            );
         }
         ("apps", "DaemonSet") => {
             if let Some(spec) = obj_at(map, "spec") {
@@ -112,7 +120,11 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                 set(spec, "priority", json!(0));
                 set(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
             }
-            set(map, "status", json!({"phase": "Pending", "qosClass": "BestEffort"}));
+            set(
+                map,
+                "status",
+                json!({"phase": "Pending", "qosClass": "BestEffort"}),
+            );
         }
         ("", "Service") => {
             if let Some(spec) = obj_at(map, "spec") {
@@ -168,13 +180,21 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             set(map, "volumeBindingMode", json!("Immediate"));
         }
         ("policy", "PodDisruptionBudget") => {
-            set(map, "status", json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}));
+            set(
+                map,
+                "status",
+                json!({"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
+            );
         }
         ("autoscaling", "HorizontalPodAutoscaler") => {
             if let Some(spec) = obj_at(map, "spec") {
                 set(spec, "minReplicas", json!(1));
             }
-            set(map, "status", json!({"currentReplicas": 0, "desiredReplicas": 0}));
+            set(
+                map,
+                "status",
+                json!({"currentReplicas": 0, "desiredReplicas": 0}),
+            );
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             if let Some(spec) = obj_at(map, "spec") {
@@ -210,7 +230,8 @@ pub fn prepare_for_create(group: &str, kind: &str, obj: &mut Value, serial: u64)
                 if let Some(meta) = obj_at(map, "metadata") {
                     let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
                     if let Some(a) = annotations.as_object_mut() {
-                        a.entry("deprecated.daemonset.template.generation").or_insert(json!("1"));
+                        a.entry("deprecated.daemonset.template.generation")
+                            .or_insert(json!("1"));
                     }
                 }
             }
@@ -266,8 +287,16 @@ fn job_spec(spec: &mut Map<String, Value>) {
 
 /// Job's generated selector and labels, which depend on the object's uid.
 fn job_selector(obj: &mut Value) {
-    let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let uid = obj
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let manual = obj.pointer("/spec/manualSelector") == Some(&Value::Bool(true));
     if manual || obj.pointer("/spec/selector").is_some() {
         if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
@@ -387,7 +416,12 @@ fn container(c: &mut Map<String, Value>) {
 }
 
 fn volume(v: &mut Map<String, Value>) {
-    for (source, field) in [("configMap", "defaultMode"), ("secret", "defaultMode"), ("projected", "defaultMode"), ("downwardAPI", "defaultMode")] {
+    for (source, field) in [
+        ("configMap", "defaultMode"),
+        ("secret", "defaultMode"),
+        ("projected", "defaultMode"),
+        ("downwardAPI", "defaultMode"),
+    ] {
         if let Some(s) = obj_at(v, source) {
             set(s, field, json!(420));
         }
@@ -427,7 +461,11 @@ fn allocate(obj: &mut Value, serial: u64) {
     let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
-    let ty = spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+    let ty = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
     if ty != "ExternalName" && spec.get("clusterIP").is_none() {
         let ip = format!("10.96.{}.{}", (serial / 250) % 256, serial % 250 + 2);
         spec.insert("clusterIP".into(), json!(ip));
@@ -437,7 +475,11 @@ fn allocate(obj: &mut Value, serial: u64) {
     }
     if ty == "NodePort" || ty == "LoadBalancer" {
         if let Some(Value::Array(ports)) = spec.get_mut("ports") {
-            for (i, p) in ports.iter_mut().filter_map(Value::as_object_mut).enumerate() {
+            for (i, p) in ports
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .enumerate()
+            {
                 let port = 30000 + ((serial * 7 + i as u64) % 2768);
                 p.entry("nodePort").or_insert(json!(port));
             }
@@ -458,12 +500,20 @@ mod tests {
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["imagePullPolicy"], "IfNotPresent");
         assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
-        assert_eq!(d["spec"]["template"]["spec"]["schedulerName"], "default-scheduler");
+        assert_eq!(
+            d["spec"]["template"]["spec"]["schedulerName"],
+            "default-scheduler"
+        );
     }
 
     #[test]
     fn latest_and_untagged_images_are_always_pulled() {
-        for (image, policy) in [("nginx", "Always"), ("nginx:latest", "Always"), ("reg:5000/nginx", "Always"), ("reg:5000/nginx:1", "IfNotPresent")] {
+        for (image, policy) in [
+            ("nginx", "Always"),
+            ("nginx:latest", "Always"),
+            ("reg:5000/nginx", "Always"),
+            ("reg:5000/nginx:1", "IfNotPresent"),
+        ] {
             let mut c = json!({"image": image});
             container(c.as_object_mut().unwrap());
             assert_eq!(c["imagePullPolicy"], policy, "{image}");
@@ -474,6 +524,9 @@ mod tests {
     fn secrets_turn_string_data_into_data() {
         let mut s = json!({"stringData": {"username": "demo"}});
         apply("", "Secret", &mut s);
-        assert_eq!(s, json!({"type": "Opaque", "data": {"username": "ZGVtbw=="}}));
+        assert_eq!(
+            s,
+            json!({"type": "Opaque", "data": {"username": "ZGVtbw=="}})
+        );
     }
 }

@@ -22,7 +22,10 @@ pub fn groups(state: &State) -> Vec<(String, Vec<String>, String)> {
                 versions.push(t.version.clone());
             }
         }
-        let as_values: Vec<Value> = versions.iter().map(|v| json!({"name": v, "served": true})).collect();
+        let as_values: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"name": v, "served": true}))
+            .collect();
         let preferred = crate::resources::preferred_version(&as_values);
         versions.sort_by_key(|v| if *v == preferred { 0 } else { 1 });
         out.push((group, versions, preferred));
@@ -61,7 +64,9 @@ pub fn group_list(state: &State) -> Value {
 }
 
 pub fn group(state: &State, name: &str) -> Option<Value> {
-    let (g, v, p) = groups(state).into_iter().find(|(g, _, _)| g == name && !g.is_empty())?;
+    let (g, v, p) = groups(state)
+        .into_iter()
+        .find(|(g, _, _)| g == name && !g.is_empty())?;
     let mut doc = group_entry(&g, &v, &p);
     let obj = doc.as_object_mut()?;
     let mut out = serde_json::Map::new();
@@ -97,8 +102,18 @@ pub fn resource_list(state: &State, group: &str, version: &str) -> Option<Value>
 fn aggregated_resource(t: &ResourceType) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("resource".into(), json!(t.plural));
-    m.insert("responseKind".into(), json!({"group": "", "version": "", "kind": t.kind}));
-    m.insert("scope".into(), json!(if t.namespaced { "Namespaced" } else { "Cluster" }));
+    m.insert(
+        "responseKind".into(),
+        json!({"group": "", "version": "", "kind": t.kind}),
+    );
+    m.insert(
+        "scope".into(),
+        json!(if t.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        }),
+    );
     m.insert("singularResource".into(), json!(t.singular));
     m.insert("verbs".into(), json!(t.verbs));
     if !t.short_names.is_empty() {
@@ -141,7 +156,11 @@ pub fn aggregated(state: &State, core: bool) -> Value {
                 json!({"version": v, "resources": types.iter().map(|t| aggregated_resource(t)).collect::<Vec<_>>(), "freshness": "Current"})
             })
             .collect();
-        let metadata = if group.is_empty() { json!({}) } else { json!({"name": group}) };
+        let metadata = if group.is_empty() {
+            json!({})
+        } else {
+            json!({"name": group})
+        };
         items.push(json!({"metadata": metadata, "versions": versions}));
     }
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})

@@ -27,7 +27,12 @@ pub struct Subject<'a> {
 }
 
 impl ApiError {
-    pub fn status(code: u16, reason: &str, message: impl Into<String>, details: Option<Value>) -> ApiError {
+    pub fn status(
+        code: u16,
+        reason: &str,
+        message: impl Into<String>,
+        details: Option<Value>,
+    ) -> ApiError {
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));
         m.insert("apiVersion".into(), json!("v1"));
@@ -57,7 +62,12 @@ impl ApiError {
     }
 
     pub fn resource_not_found() -> ApiError {
-        ApiError::status(404, "NotFound", "the server could not find the requested resource", Some(json!({})))
+        ApiError::status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+            Some(json!({})),
+        )
     }
 
     pub fn method_not_allowed() -> ApiError {
@@ -70,7 +80,12 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type() -> ApiError {
-        ApiError::status(415, "UnsupportedMediaType", "415: Unsupported Media Type", Some(json!({})))
+        ApiError::status(
+            415,
+            "UnsupportedMediaType",
+            "415: Unsupported Media Type",
+            Some(json!({})),
+        )
     }
 
     pub fn not_found(s: &Subject) -> ApiError {
@@ -86,7 +101,11 @@ impl ApiError {
         ApiError::status(
             409,
             "AlreadyExists",
-            format!("{} {:?} already exists", qualified(s.plural, s.group), s.name),
+            format!(
+                "{} {:?} already exists",
+                qualified(s.plural, s.group),
+                s.name
+            ),
             Some(name_details(s)),
         )
     }
@@ -107,7 +126,10 @@ impl ApiError {
     /// 422 with one cause per field error, worded like the API server.
     pub fn invalid(s: &Subject, causes: Vec<Cause>) -> ApiError {
         let what = format!("{} {:?}", qualified(s.kind, s.group), s.name);
-        let mut texts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let mut texts: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
         texts.dedup();
         let message = if texts.len() == 1 {
             format!("{what} is invalid: {}", texts[0])

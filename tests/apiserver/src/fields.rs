@@ -310,7 +310,13 @@ pub fn compare(old: &Value, new: &Value, schema: Schema) -> Comparison {
     cmp
 }
 
-fn walk_compare(old: &Value, new: &Value, schema: Schema, path: &mut Vec<Element>, cmp: &mut Comparison) {
+fn walk_compare(
+    old: &Value,
+    new: &Value,
+    schema: Schema,
+    path: &mut Vec<Element>,
+    cmp: &mut Comparison,
+) {
     match (old, new) {
         (Value::Object(a), Value::Object(b)) if !schema.atomic_map() => {
             for (k, nv) in b {
@@ -364,7 +370,9 @@ fn walk_compare(old: &Value, new: &Value, schema: Schema, path: &mut Vec<Element
             if a != b {
                 // A field that was null (Go's unset non-omitempty field) and now
                 // holds a map or list is not itself new: only its contents are.
-                let filled = a.is_null() && (b.is_object() || b.is_array()) && !schema.atomic_map()
+                let filled = a.is_null()
+                    && (b.is_object() || b.is_array())
+                    && !schema.atomic_map()
                     && !(b.is_array() && schema.list_type() == ListType::Atomic);
                 if filled {
                     walk_added_children(b, schema, path, &mut cmp.changed);
@@ -524,7 +532,11 @@ mod tests {
 
     #[test]
     fn merge_keeps_live_items_and_updates_keyed_ones() {
-        let s = deployment().field("spec").field("template").field("spec").field("containers");
+        let s = deployment()
+            .field("spec")
+            .field("template")
+            .field("spec")
+            .field("containers");
         let live = json!([{"name": "a", "image": "1", "x": 1}, {"name": "b", "image": "1"}]);
         let config = json!([{"name": "b", "image": "2"}, {"name": "c", "image": "3"}]);
         let merged = merge(&live, &config, s);
@@ -533,13 +545,21 @@ mod tests {
             json!([{"name": "a", "image": "1", "x": 1}, {"name": "b", "image": "2"}, {"name": "c", "image": "3"}])
         );
         let mut v = merged;
-        remove(&mut v, &FieldSet::from_json(&json!({"k:{\"name\":\"a\"}": {}})), s);
+        remove(
+            &mut v,
+            &FieldSet::from_json(&json!({"k:{\"name\":\"a\"}": {}})),
+            s,
+        );
         assert_eq!(v[0]["name"], "b");
     }
 
     #[test]
     fn path_strings_read_like_the_servers() {
-        let p = vec![field("spec"), "k:{\"name\":\"app\"}".to_string(), field("image")];
+        let p = vec![
+            field("spec"),
+            "k:{\"name\":\"app\"}".to_string(),
+            field("image"),
+        ];
         assert_eq!(path_string(&p), ".spec[name=\"app\"].image");
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes Kubernetes REST paths to the verbs, negotiates
 //! Table/PartialObjectMetadata/aggregated-discovery answers, and streams watches.
 
+use crate::auth;
 use crate::discovery;
 use crate::errors::{ApiError, ErrorBody};
 use crate::ops::{self, DeleteOpts, FieldValidation, Filter, ListOpts, Target, WriteOpts};
@@ -27,14 +28,20 @@ type Query = HashMap<String, String>;
 fn json_response(code: u16, body: &Value) -> Response {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 fn text_response(code: u16, text: &'static str) -> Response {
     let mut r = Response::new(Body::from(text));
     *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -56,16 +63,24 @@ fn with_warnings(mut r: Response, warnings: &[String]) -> Response {
 }
 
 fn parse_query(q: Option<&str>) -> Query {
-    form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect()
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn truthy(q: &Query, k: &str) -> bool {
-    matches!(q.get(k).map(String::as_str), Some("1") | Some("true") | Some("True"))
+    matches!(
+        q.get(k).map(String::as_str),
+        Some("1") | Some("true") | Some("True")
+    )
 }
 
 /// The field manager kubectl and client-go derive from the User-Agent.
 fn agent_manager(headers: &HeaderMap) -> String {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
     let m = ua.split('/').next().unwrap_or(ua);
     if m.is_empty() {
         "unknown".into()
@@ -96,7 +111,11 @@ enum Route {
 }
 
 fn route(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Route {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => return Route::Version,
         ["healthz"] | ["readyz"] | ["livez"] => return Route::Health,
@@ -109,10 +128,9 @@ fn route(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Route 
         ["apis", g, v, rest @ ..] => (g.to_string(), v.to_string(), rest),
         _ => return Route::NotFound,
     };
-    let decode = |s: &str| {
-        percent_decode(s)
-    };
-    let namespaced = rest.len() >= 3 && rest[0] == "namespaces" && is_namespaced(&group, &version, rest[2]);
+    let decode = |s: &str| percent_decode(s);
+    let namespaced =
+        rest.len() >= 3 && rest[0] == "namespaces" && is_namespaced(&group, &version, rest[2]);
     let (namespace, rest) = if namespaced {
         (Some(decode(rest[1])), &rest[2..])
     } else {
@@ -155,7 +173,10 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         tokio::time::sleep(latency).await;
     }
     let plural = resource_of(&path);
-    let response = if let Some(code) = shared.controls.take_fault(method.as_str(), plural.as_deref()) {
+    let response = if let Some(code) = shared
+        .controls
+        .take_fault(method.as_str(), plural.as_deref())
+    {
         error_response(ApiError::injected(code))
     } else {
         let too_big = headers
@@ -166,7 +187,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         let body = if too_big {
             Err(())
         } else {
-            axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| ())
+            axum::body::to_bytes(req.into_body(), MAX_BODY)
+                .await
+                .map_err(|_| ())
         };
         match body {
             Err(()) => error_response(ApiError::status(
@@ -175,7 +198,17 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
                 format!("Request entity too large: limit is {MAX_BODY}"),
                 None,
             )),
-            Ok(body) => dispatch(&shared, &method, &path, query_str.as_deref(), &headers, body).await,
+            Ok(body) => {
+                dispatch(
+                    &shared,
+                    &method,
+                    &path,
+                    query_str.as_deref(),
+                    &headers,
+                    body,
+                )
+                .await
+            }
         }
     };
     shared.controls.record(RequestRecord {
@@ -183,7 +216,10 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         path,
         query: query_str.unwrap_or_default(),
         resource: plural,
-        content_type: headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
         status: response.status().as_u16(),
     });
     response
@@ -203,28 +239,59 @@ fn resource_of(path: &str) -> Option<String> {
     rest.first().map(|s| s.to_string())
 }
 
-async fn dispatch(shared: &Arc<Shared>, method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let q = parse_query(query);
-    let r = {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let (r, user) = {
         let state = shared.state.lock().expect("state lock");
-        route(path, |g, v, p| state.find_type(g, v, p).is_some_and(|t| t.namespaced))
+        let r = route(path, |g, v, p| {
+            state.find_type(g, v, p).is_some_and(|t| t.namespaced)
+        });
+        (r, auth::authenticate(&state, authorization))
+    };
+    let Some(user) = user else {
+        return json_response(
+            401,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}),
+        );
     };
     let aggregated = accepts(headers, "as=APIGroupDiscoveryList");
     match r {
         Route::Version => json_response(200, &discovery::version()),
         Route::Health => text_response(200, "ok"),
         Route::Api | Route::Apis if aggregated => {
-            if !accepts(headers, "v=v2;") && !accepts(headers, "v=v2,") && !headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("v=v2;as") || a.ends_with("v=v2")) {
-                return json_response(406, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            if !accepts(headers, "v=v2;")
+                && !accepts(headers, "v=v2,")
+                && !headers
+                    .get(header::ACCEPT)
+                    .and_then(|a| a.to_str().ok())
+                    .is_some_and(|a| a.contains("v=v2;as") || a.ends_with("v=v2"))
+            {
+                return json_response(
+                    406,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                     "message": "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
-                    "reason": "NotAcceptable", "code": 406}));
+                    "reason": "NotAcceptable", "code": 406}),
+                );
             }
             let state = shared.state.lock().expect("state lock");
             let doc = discovery::aggregated(&state, matches!(r, Route::Api));
             let mut resp = json_response(200, &doc);
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"),
+                HeaderValue::from_static(
+                    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                ),
             );
             resp
         }
@@ -248,7 +315,7 @@ async fn dispatch(shared: &Arc<Shared>, method: &Method, path: &str, query: Opti
             }
         }
         Route::NotFound => error_response(ApiError::page_not_found()),
-        Route::Resource(rp) => match resource(shared, method, rp, &q, headers, body).await {
+        Route::Resource(rp) => match resource(shared, method, rp, &q, headers, body, &user).await {
             Ok(r) => r,
             Err(e) => error_response(e),
         },
@@ -269,7 +336,46 @@ fn write_opts(q: &Query, headers: &HeaderMap) -> WriteOpts {
     }
 }
 
-async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Query, headers: &HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+/// The RBAC verb of a request.
+fn verb(method: &Method, named: bool, q: &Query) -> &'static str {
+    match (method.as_str(), named) {
+        ("GET", _) if truthy(q, "watch") => "watch",
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn resource(
+    shared: &Arc<Shared>,
+    method: &Method,
+    rp: ResourcePath,
+    q: &Query,
+    headers: &HeaderMap,
+    body: Bytes,
+    user: &auth::User,
+) -> Result<Response, ApiError> {
+    {
+        let state = shared.state.lock().expect("state lock");
+        let attrs = auth::Attributes {
+            verb: verb(method, rp.name.is_some(), q),
+            group: &rp.group,
+            resource: &rp.plural,
+            subresource: rp.subresource.as_deref().unwrap_or_default(),
+            namespace: rp.namespace.as_deref().unwrap_or_default(),
+            name: rp.name.as_deref().unwrap_or_default(),
+            path: None,
+        };
+        if auth::authorize(&state, user, &attrs).is_none() {
+            return Err(auth::forbidden(user, &attrs));
+        }
+    }
     let rt = {
         let state = shared.state.lock().expect("state lock");
         if !state.group_version_exists(&rp.group, &rp.version) {
@@ -283,8 +389,42 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
     if rt.namespaced != rp.namespace.is_some() && rp.name.is_some() {
         return Err(ApiError::resource_not_found());
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_string();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
     let opts = write_opts(q, headers);
+    if *method == Method::POST && rp.name.is_none() && auth::is_review(&rt.group, &rt.plural) {
+        let parsed = ops::parse_body(&body, &content_type).map_err(ApiError::bad_request)?;
+        let state = shared.state.lock().expect("state lock");
+        let out = auth::review(
+            &state,
+            &rt.kind,
+            &rt.api_version(),
+            rp.namespace.as_deref(),
+            &parsed,
+            user,
+            opts.manager(),
+        )?;
+        return Ok(json_response(201, &out));
+    }
+    if *method == Method::POST
+        && rt.plural == "serviceaccounts"
+        && rp.subresource.as_deref() == Some("token")
+    {
+        let parsed = ops::parse_body(&body, &content_type).map_err(ApiError::bad_request)?;
+        let mut state = shared.state.lock().expect("state lock");
+        let ns = rp.namespace.clone().unwrap_or_default();
+        let out = auth::token_request(
+            &mut state,
+            &ns,
+            rp.name.as_deref().unwrap_or_default(),
+            &parsed,
+            opts.manager(),
+        )?;
+        return Ok(json_response(201, &out));
+    }
     let Some(name) = rp.name.clone() else {
         // Collection verbs.
         return match *method {
@@ -319,28 +459,45 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
             }
             Method::DELETE => {
                 let mut state = shared.state.lock().expect("state lock");
-                let filter = Filter::parse(&rt, q.get("labelSelector").map(String::as_str), q.get("fieldSelector").map(String::as_str))?;
+                let filter = Filter::parse(
+                    &rt,
+                    q.get("labelSelector").map(String::as_str),
+                    q.get("fieldSelector").map(String::as_str),
+                )?;
                 let names: Vec<(Option<String>, String)> = state
                     .range(&rt.storage_key(), rp.namespace.as_deref(), None)
                     .filter(|(_, v)| filter.matches(v))
                     .map(|(_, v)| {
                         (
-                            v.pointer("/metadata/namespace").and_then(Value::as_str).map(String::from),
-                            v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            v.pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
+                                .map(String::from),
+                            v.pointer("/metadata/name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
                         )
                     })
                     .collect();
                 let del = delete_opts(q, &body);
                 let mut items = Vec::new();
                 for (ns, name) in names {
-                    let target = Target { rt: rt.clone(), namespace: ns, name, subresource: String::new() };
+                    let target = Target {
+                        rt: rt.clone(),
+                        namespace: ns,
+                        name,
+                        subresource: String::new(),
+                    };
                     if let Ok(v) = ops::delete(&mut state, &target, &del) {
                         if v["kind"] != "Status" {
                             items.push(v);
                         }
                     }
                 }
-                Ok(json_response(200, &json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": state.rv.to_string()}, "items": items})))
+                Ok(json_response(
+                    200,
+                    &json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": state.rv.to_string()}, "items": items}),
+                ))
             }
             _ => Err(ApiError::method_not_allowed()),
         };
@@ -352,13 +509,22 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
     if sub == "status" && !rt.has_subresource("status") {
         return Err(ApiError::resource_not_found());
     }
-    let target = Target { rt: rt.clone(), namespace: rp.namespace.clone(), name, subresource: sub };
+    let target = Target {
+        rt: rt.clone(),
+        namespace: rp.namespace.clone(),
+        name,
+        subresource: sub,
+    };
     match *method {
         Method::GET => {
             let state = shared.state.lock().expect("state lock");
             let obj = ops::get(&state, &target)?;
             let out = if accepts(headers, "as=Table") {
-                let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 table::table(&rt, &[obj], &rv)
             } else if accepts(headers, "as=PartialObjectMetadata") {
                 table::partial(&obj)
@@ -368,7 +534,12 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
             Ok(json_response(200, &out))
         }
         Method::PUT => {
-            let parsed = ops::parse_body(&body, &content_type).map_err(|e| ApiError::bad_request(format!("the object provided is unrecognized (must be of type {}): {e}", rt.kind)))?;
+            let parsed = ops::parse_body(&body, &content_type).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {}): {e}",
+                    rt.kind
+                ))
+            })?;
             let mut state = shared.state.lock().expect("state lock");
             let w = ops::update(&mut state, &target, parsed, &opts)?;
             Ok(with_warnings(json_response(200, &w.object), &w.warnings))
@@ -396,8 +567,11 @@ async fn resource(shared: &Arc<Shared>, method: &Method, rp: ResourcePath, q: &Q
 fn delete_opts(q: &Query, body: &[u8]) -> DeleteOpts {
     let b: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let dry = q.get("dryRun").is_some_and(|v| v == "All")
-        || b["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All"));
-    let orphan = b["orphanDependents"] == json!(true) || q.get("orphanDependents").is_some_and(|v| v == "true");
+        || b["dryRun"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v == "All"));
+    let orphan = b["orphanDependents"] == json!(true)
+        || q.get("orphanDependents").is_some_and(|v| v == "true");
     DeleteOpts {
         dry_run: dry,
         propagation: q
@@ -405,17 +579,29 @@ fn delete_opts(q: &Query, body: &[u8]) -> DeleteOpts {
             .cloned()
             .or_else(|| b["propagationPolicy"].as_str().map(String::from))
             .or_else(|| orphan.then(|| "Orphan".to_string())),
-        precondition_uid: b.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
-        precondition_rv: b.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
+        precondition_uid: b
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(String::from),
+        precondition_rv: b
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(String::from),
     }
 }
 
 fn negotiate_list(rt: &ResourceType, list: Value, headers: &HeaderMap) -> Value {
-    let rv = list.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
+    let rv = list
+        .pointer("/metadata/resourceVersion")
+        .cloned()
+        .unwrap_or(json!(""));
     let items = list["items"].as_array().cloned().unwrap_or_default();
     if accepts(headers, "as=Table") {
         let mut t = table::table(rt, &items, rv.as_str().unwrap_or_default());
-        if let Some(c) = list.pointer("/metadata/continue").filter(|c| c.as_str() != Some("")) {
+        if let Some(c) = list
+            .pointer("/metadata/continue")
+            .filter(|c| c.as_str() != Some(""))
+        {
             t["metadata"]["continue"] = c.clone();
         }
         return t;
@@ -439,7 +625,12 @@ fn event_line(kind: &str, object: &Value) -> Bytes {
 
 /// How a stored event looks to one watcher: its type after selector
 /// transitions, or nothing when the watcher does not see it.
-fn view(event: &WatchEvent, rt: &ResourceType, ns: Option<&str>, filter: &Filter) -> Option<(EventType, Value)> {
+fn view(
+    event: &WatchEvent,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    filter: &Filter,
+) -> Option<(EventType, Value)> {
     if event.storage_key != rt.storage_key() {
         return None;
     }
@@ -462,8 +653,17 @@ fn view(event: &WatchEvent, rt: &ResourceType, ns: Option<&str>, filter: &Filter
     Some((kind, ops::present(rt, &event.object)))
 }
 
-async fn watch(shared: &Arc<Shared>, rt: Arc<ResourceType>, ns: Option<String>, q: &Query) -> Result<Response, ApiError> {
-    let filter = Filter::parse(&rt, q.get("labelSelector").map(String::as_str), q.get("fieldSelector").map(String::as_str))?;
+async fn watch(
+    shared: &Arc<Shared>,
+    rt: Arc<ResourceType>,
+    ns: Option<String>,
+    q: &Query,
+) -> Result<Response, ApiError> {
+    let filter = Filter::parse(
+        &rt,
+        q.get("labelSelector").map(String::as_str),
+        q.get("fieldSelector").map(String::as_str),
+    )?;
     let timeout = q
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
@@ -560,6 +760,9 @@ async fn watch(shared: &Arc<Shared>, rt: Arc<ResourceType>, ns: Option<String>, 
 fn stream_response(rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Response {
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
     let mut r = Response::new(Body::from_stream(stream));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod defaults;
 pub mod discovery;
 pub mod errors;
@@ -85,7 +86,9 @@ impl Controls {
         let mut faults = self.faults.lock().expect("faults lock");
         let i = faults.iter().position(|f| {
             f.remaining > 0
-                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && f.resource.as_deref().is_none_or(|r| Some(r) == resource)
         })?;
         faults[i].remaining -= 1;
@@ -140,7 +143,9 @@ pub fn kubeconfig_yaml(url: &str) -> String {
 impl TestApiServer {
     /// Starts a server on 127.0.0.1 with an ephemeral port.
     pub async fn start() -> TestApiServer {
-        TestApiServer::start_on("127.0.0.1:0").await.expect("bind the test API server")
+        TestApiServer::start_on("127.0.0.1:0")
+            .await
+            .expect("bind the test API server")
     }
 
     /// Starts a server on `addr` (e.g. `127.0.0.1:6443`).
@@ -155,7 +160,9 @@ impl TestApiServer {
         let addr = listener.local_addr()?;
         *shared.address.lock().expect("address lock") = addr.to_string();
         bootstrap(&shared);
-        let app = axum::Router::new().fallback(http::handle).with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(http::handle)
+            .with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -200,12 +207,17 @@ impl TestApiServer {
     /// Fails the next `count` requests with `method` (any if `None`) on
     /// `resource` (a plural, any if `None`) with HTTP `code`.
     pub fn fail_next(&self, method: Option<&str>, resource: Option<&str>, count: usize, code: u16) {
-        self.shared.controls.faults.lock().expect("faults lock").push(Fault {
-            method: method.map(String::from),
-            resource: resource.map(String::from),
-            remaining: count,
-            code,
-        });
+        self.shared
+            .controls
+            .faults
+            .lock()
+            .expect("faults lock")
+            .push(Fault {
+                method: method.map(String::from),
+                resource: resource.map(String::from),
+                remaining: count,
+                code,
+            });
     }
 
     /// Adds `latency` before every answer.
@@ -240,13 +252,42 @@ impl TestApiServer {
             .count()
     }
 
+    /// Makes `token` authenticate as `username` in `groups` (plus
+    /// system:authenticated); what it may do is up to the stored RBAC objects.
+    pub fn add_token(&self, token: &str, username: &str, groups: &[&str]) {
+        let mut groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        groups.push("system:authenticated".into());
+        let user = auth::User {
+            username: username.into(),
+            uid: format!("{username}-uid"),
+            groups,
+        };
+        let t = auth::Token {
+            user,
+            audiences: vec![auth::DEFAULT_AUDIENCE.into()],
+            jti: None,
+        };
+        self.shared
+            .state
+            .lock()
+            .expect("state lock")
+            .tokens
+            .insert(token.into(), t);
+    }
+
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.shared.state.lock().expect("state lock").rv
     }
 
     /// Reads an object straight from storage (`api_version` like `apps/v1`, `plural` like `deployments`).
-    pub fn object(&self, api_version: &str, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub fn object(
+        &self,
+        api_version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
         let (group, version) = split_api_version(api_version);
         let state = self.shared.state.lock().expect("state lock");
         let rt = state.find_type(group, version, plural)?;
@@ -257,15 +298,28 @@ impl TestApiServer {
 
     /// Replaces an object's status as its controller would (manager
     /// `kube-controller-manager`, subresource `status`).
-    pub fn set_status(&self, api_version: &str, plural: &str, namespace: Option<&str>, name: &str, status: Value) -> Result<Value, String> {
+    pub fn set_status(
+        &self,
+        api_version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        name: &str,
+        status: Value,
+    ) -> Result<Value, String> {
         let (group, version) = split_api_version(api_version);
         let mut state = self.shared.state.lock().expect("state lock");
-        let rt = state.find_type(group, version, plural).ok_or_else(|| format!("no resource {api_version} {plural}"))?;
+        let rt = state
+            .find_type(group, version, plural)
+            .ok_or_else(|| format!("no resource {api_version} {plural}"))?;
         let target = ops::Target {
             rt: rt.clone(),
             namespace: namespace.map(String::from),
             name: name.to_string(),
-            subresource: if rt.has_subresource("status") { "status".into() } else { String::new() },
+            subresource: if rt.has_subresource("status") {
+                "status".into()
+            } else {
+                String::new()
+            },
         };
         let current = ops::get(&state, &target).map_err(|e| format!("{e:?}"))?;
         let mut next = current.clone();
@@ -277,21 +331,35 @@ impl TestApiServer {
             validation: ops::FieldValidation::Ignore,
             force: false,
         };
-        ops::update(&mut state, &target, next, &opts).map(|w| w.object).map_err(|e| format!("{e:?}"))
+        ops::update(&mut state, &target, next, &opts)
+            .map(|w| w.object)
+            .map_err(|e| format!("{e:?}"))
     }
 
-    fn generation(&self, api_version: &str, plural: &str, ns: &str, name: &str) -> Result<(Value, i64), String> {
+    fn generation(
+        &self,
+        api_version: &str,
+        plural: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<(Value, i64), String> {
         let obj = self
             .object(api_version, plural, Some(ns), name)
             .ok_or_else(|| format!("{plural} {ns}/{name} not found"))?;
-        let g = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+        let g = obj
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         Ok((obj, g))
     }
 
     /// Marks a Deployment rolled out and available, as the deployment controller would.
     pub fn set_deployment_ready(&self, ns: &str, name: &str) -> Result<(), String> {
         let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
-        let r = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let r = obj
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let t = ops::now();
         self.set_status("apps/v1", "deployments", Some(ns), name, json!({
             "observedGeneration": g, "replicas": r, "updatedReplicas": r, "readyReplicas": r, "availableReplicas": r,
@@ -305,7 +373,10 @@ impl TestApiServer {
     /// Marks a Deployment as rolling out (updated replicas not yet available).
     pub fn set_deployment_progressing(&self, ns: &str, name: &str) -> Result<(), String> {
         let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
-        let r = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let r = obj
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let t = ops::now();
         self.set_status("apps/v1", "deployments", Some(ns), name, json!({
             "observedGeneration": g, "replicas": r, "updatedReplicas": 0, "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": r,
@@ -319,7 +390,10 @@ impl TestApiServer {
     /// Marks a Deployment's rollout failed (ProgressDeadlineExceeded).
     pub fn set_deployment_failed(&self, ns: &str, name: &str) -> Result<(), String> {
         let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
-        let r = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let r = obj
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let t = ops::now();
         self.set_status("apps/v1", "deployments", Some(ns), name, json!({
             "observedGeneration": g, "replicas": r, "updatedReplicas": r, "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": r,
@@ -333,7 +407,10 @@ impl TestApiServer {
     /// Marks a StatefulSet's replicas ready and current.
     pub fn set_statefulset_ready(&self, ns: &str, name: &str) -> Result<(), String> {
         let (obj, g) = self.generation("apps/v1", "statefulsets", ns, name)?;
-        let r = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let r = obj
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let rev = format!("{name}-1");
         self.set_status("apps/v1", "statefulsets", Some(ns), name, json!({
             "observedGeneration": g, "replicas": r, "readyReplicas": r, "currentReplicas": r, "updatedReplicas": r, "availableReplicas": r,
@@ -368,8 +445,17 @@ impl TestApiServer {
 
     /// Sets a Pod's phase and whether its containers are ready; `restarts` > 0
     /// with `ready = false` and phase Running looks like a crash loop.
-    pub fn set_pod_state(&self, ns: &str, name: &str, phase: &str, ready: bool, restarts: i64) -> Result<(), String> {
-        let obj = self.object("v1", "pods", Some(ns), name).ok_or_else(|| format!("pod {ns}/{name} not found"))?;
+    pub fn set_pod_state(
+        &self,
+        ns: &str,
+        name: &str,
+        phase: &str,
+        ready: bool,
+        restarts: i64,
+    ) -> Result<(), String> {
+        let obj = self
+            .object("v1", "pods", Some(ns), name)
+            .ok_or_else(|| format!("pod {ns}/{name} not found"))?;
         let t = ops::now();
         let containers: Vec<Value> = obj
             .pointer("/spec/containers")
@@ -389,7 +475,12 @@ impl TestApiServer {
             })
             .collect();
         let status = if ready { "True" } else { "False" };
-        self.set_status("v1", "pods", Some(ns), name, json!({
+        self.set_status(
+            "v1",
+            "pods",
+            Some(ns),
+            name,
+            json!({
             "phase": phase, "qosClass": "BestEffort", "startTime": t,
             "conditions": [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": t},
@@ -397,13 +488,20 @@ impl TestApiServer {
                 {"type": "ContainersReady", "status": status, "lastTransitionTime": t},
                 {"type": "Ready", "status": status, "lastTransitionTime": t}
             ],
-            "containerStatuses": containers}))?;
+            "containerStatuses": containers}),
+        )?;
         Ok(())
     }
 
     /// Gives a LoadBalancer Service an ingress address.
     pub fn set_load_balancer_ingress(&self, ns: &str, name: &str, ip: &str) -> Result<(), String> {
-        self.set_status("v1", "services", Some(ns), name, json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}))?;
+        self.set_status(
+            "v1",
+            "services",
+            Some(ns),
+            name,
+            json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}),
+        )?;
         Ok(())
     }
 }
@@ -433,4 +531,5 @@ fn bootstrap(shared: &Shared) {
         let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         let _ = ops::create(&mut state, rt.clone(), None, body, &opts);
     }
+    auth::bootstrap_rbac(&mut state);
 }

@@ -14,7 +14,8 @@ fn usage() -> ! {
 
 #[tokio::main]
 async fn main() {
-    let mut listen = std::env::var("SKIFF_TEST_APISERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:6443".into());
+    let mut listen =
+        std::env::var("SKIFF_TEST_APISERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:6443".into());
     let mut kubeconfig = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -70,7 +70,10 @@ pub struct Writer<'a> {
 }
 
 pub fn decode(object: &Value) -> Vec<Entry> {
-    let Some(list) = object.pointer("/metadata/managedFields").and_then(Value::as_array) else {
+    let Some(list) = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
         return Vec::new();
     };
     list.iter()
@@ -86,7 +89,10 @@ pub fn decode(object: &Value) -> Vec<Entry> {
 }
 
 fn str_of(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Writes the entries into `metadata.managedFields`, sorted as the server sorts
@@ -174,7 +180,13 @@ fn skeleton(object: &Value) -> Value {
 }
 
 /// Records an Update operation (create, update, any non-apply patch) by `writer`.
-pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer, schema: Schema, typed: bool) {
+pub fn record_update(
+    old: Option<&Value>,
+    new: &mut Value,
+    writer: &Writer,
+    schema: Schema,
+    typed: bool,
+) {
     let mut entries = old.map(decode).unwrap_or_default();
     let new_tracked = tracked(new, writer.subresource);
     let old_tracked = match old {
@@ -225,7 +237,10 @@ pub struct Conflict {
 pub fn conflict_message(conflicts: &[Conflict]) -> String {
     let n = conflicts.len();
     let body = if n == 1 {
-        format!("conflict with {}: {}", conflicts[0].manager, conflicts[0].path)
+        format!(
+            "conflict with {}: {}",
+            conflicts[0].manager, conflicts[0].path
+        )
     } else {
         let mut managers: Vec<&String> = conflicts.iter().map(|c| &c.manager).collect();
         managers.sort();
@@ -239,7 +254,10 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
         }
         lines.join("\n")
     };
-    format!("Apply failed with {n} conflict{}: {body}", if n == 1 { "" } else { "s" })
+    format!(
+        "Apply failed with {n} conflict{}: {body}",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// Applies `config` over `live` for `writer` (server-side apply). `filled_keys`
@@ -337,7 +355,11 @@ pub fn apply(
             let mut new_meta = v.as_object().cloned().unwrap_or_default();
             // Server-owned metadata stays as stored; a create takes name and
             // namespace from the configuration.
-            let source = if live.is_some() { meta.as_object() } else { config["metadata"].as_object() };
+            let source = if live.is_some() {
+                meta.as_object()
+            } else {
+                config["metadata"].as_object()
+            };
             if let Some(old) = source {
                 for f in UNTRACKED_METADATA {
                     if let Some(x) = old.get(*f) {
@@ -401,7 +423,13 @@ pub fn fill_keys(config: &mut Value, defaulted: &Value, schema: Schema) -> Field
     filled
 }
 
-fn fill(config: &mut Value, defaulted: &Value, schema: Schema, path: &mut Vec<String>, out: &mut FieldSet) {
+fn fill(
+    config: &mut Value,
+    defaulted: &Value,
+    schema: Schema,
+    path: &mut Vec<String>,
+    out: &mut FieldSet,
+) {
     match (config, defaulted) {
         (Value::Object(c), Value::Object(d)) => {
             for (k, v) in c.iter_mut() {
@@ -478,14 +506,38 @@ mod tests {
     fn apply_conflicts_then_force_moves_ownership() {
         let schema = Schema::builtin("apps/v1", "Deployment");
         let a = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2}});
-        let live = apply(None, &a, &FieldSet::default(), &writer("mgr-a"), false, schema).unwrap();
+        let live = apply(
+            None,
+            &a,
+            &FieldSet::default(),
+            &writer("mgr-a"),
+            false,
+            schema,
+        )
+        .unwrap();
         let b = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}});
-        let err = apply(Some(&live), &b, &FieldSet::default(), &writer("mgr-b"), false, schema).unwrap_err();
+        let err = apply(
+            Some(&live),
+            &b,
+            &FieldSet::default(),
+            &writer("mgr-b"),
+            false,
+            schema,
+        )
+        .unwrap_err();
         assert_eq!(
             conflict_message(&err),
             "Apply failed with 1 conflict: conflict with \"mgr-a\": .spec.replicas"
         );
-        let forced = apply(Some(&live), &b, &FieldSet::default(), &writer("mgr-b"), true, schema).unwrap();
+        let forced = apply(
+            Some(&live),
+            &b,
+            &FieldSet::default(),
+            &writer("mgr-b"),
+            true,
+            schema,
+        )
+        .unwrap();
         assert_eq!(forced["spec"]["replicas"], 3);
         let entries = decode(&forced);
         assert_eq!(entries.len(), 1, "mgr-a lost its only field: {entries:?}");
@@ -499,7 +551,15 @@ mod tests {
         let first = json!({"metadata": {"name": "c", "labels": {"a": "1", "b": "2"}}});
         let live = apply(None, &first, &FieldSet::default(), &w, false, schema).unwrap();
         let second = json!({"metadata": {"name": "c", "labels": {"a": "1"}}});
-        let live = apply(Some(&live), &second, &FieldSet::default(), &w, false, schema).unwrap();
+        let live = apply(
+            Some(&live),
+            &second,
+            &FieldSet::default(),
+            &w,
+            false,
+            schema,
+        )
+        .unwrap();
         assert_eq!(live["metadata"]["labels"], json!({"a": "1"}));
         assert_eq!(live["metadata"]["name"], "c");
     }

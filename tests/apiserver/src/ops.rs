@@ -116,7 +116,11 @@ pub fn go_json_error(e: serde_json::Error) -> String {
     if e.is_eof() {
         "unexpected end of JSON input".to_string()
     } else {
-        format!("invalid character at line {} column {}: {e}", e.line(), e.column())
+        format!(
+            "invalid character at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        )
     }
 }
 
@@ -154,11 +158,18 @@ fn check_kind(rt: &ResourceType, body: &Value) -> ApiResult<()> {
 }
 
 /// Drops fields the schema does not know, as fieldValidation asks.
-fn unknown_fields(rt: &ResourceType, obj: &mut Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
+fn unknown_fields(
+    rt: &ResourceType,
+    obj: &mut Value,
+    validation: FieldValidation,
+) -> ApiResult<Vec<String>> {
     let mut unknown = Vec::new();
     validate::prune_unknown(obj, schema_of(rt), "", rt.crd.is_none(), &mut unknown);
     if validation == FieldValidation::Strict && !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(|u| format!("unknown field {u:?}")).collect();
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|u| format!("unknown field {u:?}"))
+            .collect();
         return Err(ApiError::bad_request(format!(
             "{} in version {:?} cannot be handled as a {}: strict decoding error: {}",
             rt.kind,
@@ -170,7 +181,10 @@ fn unknown_fields(rt: &ResourceType, obj: &mut Value, validation: FieldValidatio
     if validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    Ok(unknown.iter().map(|u| format!("unknown field {u:?}")).collect())
+    Ok(unknown
+        .iter()
+        .map(|u| format!("unknown field {u:?}"))
+        .collect())
 }
 
 fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
@@ -245,18 +259,27 @@ fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
             .expect("objects are JSON objects")
             .insert("metadata".into(), json!({}));
     }
-    obj["metadata"].as_object_mut().expect("metadata is an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 fn random_suffix() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// The namespace an object goes into must exist and not be terminating.
-fn check_namespace(state: &State, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<()> {
+fn check_namespace(
+    state: &State,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    name: &str,
+) -> ApiResult<()> {
     let Some(ns) = ns else {
         return Ok(());
     };
@@ -292,13 +315,22 @@ fn check_namespace(state: &State, rt: &ResourceType, ns: Option<&str>, name: &st
     }
 }
 
-pub fn create(state: &mut State, rt: Arc<ResourceType>, ns: Option<&str>, body: Value, opts: &WriteOpts) -> ApiResult<Written> {
+pub fn create(
+    state: &mut State,
+    rt: Arc<ResourceType>,
+    ns: Option<&str>,
+    body: Value,
+    opts: &WriteOpts,
+) -> ApiResult<Written> {
     if !body.is_object() {
         return Err(ApiError::bad_request("the object provided is unrecognized"));
     }
     check_kind(&rt, &body)?;
     let mut obj = body;
-    let body_ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(String::from);
+    let body_ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(String::from);
     if let (Some(url_ns), Some(b)) = (ns, body_ns.as_deref()) {
         if !b.is_empty() && b != url_ns {
             return Err(ApiError::bad_request(
@@ -307,7 +339,16 @@ pub fn create(state: &mut State, rt: Arc<ResourceType>, ns: Option<&str>, body: 
         }
     }
     let meta = meta_mut(&mut obj);
-    for f in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"] {
+    for f in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "managedFields",
+        "selfLink",
+    ] {
         meta.remove(f);
     }
     match ns {
@@ -318,7 +359,11 @@ pub fn create(state: &mut State, rt: Arc<ResourceType>, ns: Option<&str>, body: 
             meta.remove("namespace");
         }
     }
-    let name = meta.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let name = if name.is_empty() {
         match meta.get("generateName").and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
@@ -328,15 +373,28 @@ pub fn create(state: &mut State, rt: Arc<ResourceType>, ns: Option<&str>, body: 
             }
             _ => {
                 return Err(ApiError::invalid(
-                    &Subject { group: &rt.group, plural: &rt.plural, kind: &rt.kind, name: "" },
-                    vec![Cause::required("metadata.name", "name or generateName is required")],
+                    &Subject {
+                        group: &rt.group,
+                        plural: &rt.plural,
+                        kind: &rt.kind,
+                        name: "",
+                    },
+                    vec![Cause::required(
+                        "metadata.name",
+                        "name or generateName is required",
+                    )],
                 ))
             }
         }
     } else {
         name
     };
-    let target = Target { rt: rt.clone(), namespace: ns.map(String::from), name: name.clone(), subresource: String::new() };
+    let target = Target {
+        rt: rt.clone(),
+        namespace: ns.map(String::from),
+        name: name.clone(),
+        subresource: String::new(),
+    };
     if state.get(&rt.storage_key(), &target.key()).is_some() {
         return Err(ApiError::already_exists(&target.subject()));
     }
@@ -347,16 +405,38 @@ pub fn create(state: &mut State, rt: Arc<ResourceType>, ns: Option<&str>, body: 
         }
     }
     let warnings = unknown_fields(&rt, &mut obj, opts.validation)?;
-    let writer = Writer { manager: opts.manager(), api_version: &rt.api_version(), subresource: "", now: &now() };
+    let writer = Writer {
+        manager: opts.manager(),
+        api_version: &rt.api_version(),
+        subresource: "",
+        now: &now(),
+    };
     let obj = finish_create(state, &rt, obj, Some(&writer), opts.dry_run)?;
-    Ok(Written { object: obj, created: true, warnings })
+    Ok(Written {
+        object: obj,
+        created: true,
+        warnings,
+    })
 }
 
 /// The part of a create shared with apply-creates: server fields, defaults,
 /// validation, managedFields (unless the apply already wrote them), storage.
-fn finish_create(state: &mut State, rt: &Arc<ResourceType>, mut obj: Value, writer: Option<&Writer>, dry_run: bool) -> ApiResult<Value> {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(String::from);
+fn finish_create(
+    state: &mut State,
+    rt: &Arc<ResourceType>,
+    mut obj: Value,
+    writer: Option<&Writer>,
+    dry_run: bool,
+) -> ApiResult<Value> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(String::from);
     if let Some(m) = obj.as_object_mut() {
         m.insert("apiVersion".into(), json!(rt.api_version()));
         m.insert("kind".into(), json!(rt.kind));
@@ -375,8 +455,15 @@ fn finish_create(state: &mut State, rt: &Arc<ResourceType>, mut obj: Value, writ
     defaults::prepare_for_create(&rt.group, &rt.kind, &mut obj, state.rv);
     if rt.kind == "CustomResourceDefinition" {
         if let Some(m) = obj.as_object_mut() {
-            let versions = m["spec"]["versions"].as_array().cloned().unwrap_or_default();
-            let stored: Vec<Value> = versions.iter().filter(|v| v["storage"] == json!(true)).map(|v| v["name"].clone()).collect();
+            let versions = m["spec"]["versions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let stored: Vec<Value> = versions
+                .iter()
+                .filter(|v| v["storage"] == json!(true))
+                .map(|v| v["name"].clone())
+                .collect();
             m.insert("status".into(), json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}));
         }
     }
@@ -393,7 +480,11 @@ fn finish_create(state: &mut State, rt: &Arc<ResourceType>, mut obj: Value, writ
 
 /// Stand-ins for the controllers a real cluster runs right after a create.
 fn after_create(state: &mut State, rt: &ResourceType, obj: &Value) {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     match (rt.group.as_str(), rt.kind.as_str()) {
         ("", "Namespace") => {
             // The root CA ConfigMap and the default ServiceAccount, as kube-controller-manager adds them.
@@ -403,7 +494,12 @@ fn after_create(state: &mut State, rt: &ResourceType, obj: &Value) {
             let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}});
             for (obj, plural) in [(ca, "configmaps"), (sa, "serviceaccounts")] {
                 if let Some(t) = state.find_type("", "v1", plural) {
-                    let writer = Writer { manager: "kube-controller-manager", api_version: "v1", subresource: "", now: &now() };
+                    let writer = Writer {
+                        manager: "kube-controller-manager",
+                        api_version: "v1",
+                        subresource: "",
+                        now: &now(),
+                    };
                     let _ = finish_create(state, &t, obj, Some(&writer), false);
                 }
             }
@@ -414,8 +510,14 @@ fn after_create(state: &mut State, rt: &ResourceType, obj: &Value) {
             let names = obj["spec"]["names"].clone();
             let mut accepted = names.clone();
             if let Some(a) = accepted.as_object_mut() {
-                a.entry("singular").or_insert(json!(names["kind"].as_str().unwrap_or_default().to_lowercase()));
-                a.entry("listKind").or_insert(json!(format!("{}List", names["kind"].as_str().unwrap_or_default())));
+                a.entry("singular").or_insert(json!(names["kind"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_lowercase()));
+                a.entry("listKind").or_insert(json!(format!(
+                    "{}List",
+                    names["kind"].as_str().unwrap_or_default()
+                )));
             }
             let t = now();
             established["status"]["conditions"] = json!([
@@ -423,7 +525,12 @@ fn after_create(state: &mut State, rt: &ResourceType, obj: &Value) {
                 {"type": "Established", "status": "True", "lastTransitionTime": t, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
             ]);
             established["status"]["acceptedNames"] = accepted;
-            let writer = Writer { manager: "kube-apiserver", api_version: "apiextensions.k8s.io/v1", subresource: "status", now: &t };
+            let writer = Writer {
+                manager: "kube-apiserver",
+                api_version: "apiextensions.k8s.io/v1",
+                subresource: "status",
+                now: &t,
+            };
             managed::record_update(Some(obj), &mut established, &writer, schema_of(rt), true);
             state.put(&rt.storage_key(), &name, established);
         }
@@ -450,19 +557,30 @@ pub fn present(rt: &ResourceType, obj: &Value) -> Value {
     out
 }
 
-pub fn update(state: &mut State, target: &Target, body: Value, opts: &WriteOpts) -> ApiResult<Written> {
+pub fn update(
+    state: &mut State,
+    target: &Target,
+    body: Value,
+    opts: &WriteOpts,
+) -> ApiResult<Written> {
     if !body.is_object() {
         return Err(ApiError::bad_request("the object provided is unrecognized"));
     }
     check_kind(&target.rt, &body)?;
-    let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let body_name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if body_name != target.name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({body_name}) does not match the name on the URL ({})",
             target.name
         )));
     }
-    if let (Some(url_ns), Some(b)) = (target.namespace.as_deref(), body.pointer("/metadata/namespace").and_then(Value::as_str)) {
+    if let (Some(url_ns), Some(b)) = (
+        target.namespace.as_deref(),
+        body.pointer("/metadata/namespace").and_then(Value::as_str),
+    ) {
         if !b.is_empty() && b != url_ns {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
@@ -472,8 +590,16 @@ pub fn update(state: &mut State, target: &Target, body: Value, opts: &WriteOpts)
     let old = state
         .get(&target.rt.storage_key(), &target.key())
         .ok_or_else(|| ApiError::not_found(&target.subject()))?;
-    let rv = body.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
-    if !rv.is_empty() && Some(rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    let rv = body
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !rv.is_empty()
+        && Some(rv)
+            != old
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+    {
         return Err(ApiError::conflict(&target.subject()));
     }
     let mut body = body;
@@ -519,12 +645,23 @@ fn volatile_free(obj: &Value) -> Value {
 fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// The shared tail of update, patch and apply on an existing object.
-fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value, opts: &WriteOpts, mode: Mode) -> ApiResult<Written> {
+fn write_update(
+    state: &mut State,
+    target: &Target,
+    old: &Arc<Value>,
+    new: Value,
+    opts: &WriteOpts,
+    mode: Mode,
+) -> ApiResult<Written> {
     let rt = &target.rt;
     let mut new = if target.subresource == "status" {
         let mut merged = (**old).clone();
@@ -556,7 +693,15 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
     let old_meta = old["metadata"].as_object().cloned().unwrap_or_default();
     {
         let meta = meta_mut(&mut new);
-        for f in ["name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+        for f in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             match old_meta.get(f) {
                 Some(v) => meta.insert(f.to_string(), v.clone()),
                 None => meta.remove(f),
@@ -583,7 +728,10 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
     }
     if old.pointer("/metadata/deletionTimestamp").is_some() {
         let before = finalizers(old);
-        let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
+        let added: Vec<String> = finalizers(&new)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         if !added.is_empty() {
             let list: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
             let why = format!(
@@ -592,27 +740,55 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
             );
             // The real server reports this cause twice.
             let cause = Cause::forbidden("metadata.finalizers", &why);
-            return Err(ApiError::invalid(&target.subject(), vec![cause.clone(), cause]));
+            return Err(ApiError::invalid(
+                &target.subject(),
+                vec![cause.clone(), cause],
+            ));
         }
     }
     check_valid(rt, &new, &target.name)?;
     if rt.tracks_generation() && spec_part(&new) != spec_part(old) {
-        let g = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let g = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         meta_mut(&mut new).insert("generation".into(), json!(g + 1));
     }
     if mode == Mode::Update {
-        let writer = Writer { manager: opts.manager(), api_version: &rt.api_version(), subresource: &target.subresource, now: &now() };
-        managed::record_update(Some(old), &mut new, &writer, schema_of(rt), rt.crd.is_none());
+        let writer = Writer {
+            manager: opts.manager(),
+            api_version: &rt.api_version(),
+            subresource: &target.subresource,
+            now: &now(),
+        };
+        managed::record_update(
+            Some(old),
+            &mut new,
+            &writer,
+            schema_of(rt),
+            rt.crd.is_none(),
+        );
     }
     normalize(&mut new);
     if volatile_free(&new) == volatile_free(old) {
-        return Ok(Written { object: present(rt, old), created: false, warnings: Vec::new() });
+        return Ok(Written {
+            object: present(rt, old),
+            created: false,
+            warnings: Vec::new(),
+        });
     }
     if opts.dry_run {
-        let rv = old_meta.get("resourceVersion").cloned().unwrap_or(json!(""));
+        let rv = old_meta
+            .get("resourceVersion")
+            .cloned()
+            .unwrap_or(json!(""));
         meta_mut(&mut new).insert("resourceVersion".into(), rv);
         normalize(&mut new);
-        return Ok(Written { object: new, created: false, warnings: Vec::new() });
+        return Ok(Written {
+            object: new,
+            created: false,
+            warnings: Vec::new(),
+        });
     }
     let key = target.key();
     let gone = new.pointer("/metadata/deletionTimestamp").is_some() && finalizers(&new).is_empty();
@@ -623,7 +799,11 @@ fn write_update(state: &mut State, target: &Target, old: &Arc<Value>, new: Value
     } else if rt.kind == "CustomResourceDefinition" {
         // A changed CRD keeps its Established condition; nothing else to do.
     }
-    Ok(Written { object: present(rt, &response), created: false, warnings: Vec::new() })
+    Ok(Written {
+        object: present(rt, &response),
+        created: false,
+        warnings: Vec::new(),
+    })
 }
 
 pub enum PatchKind {
@@ -650,7 +830,13 @@ pub fn patch_kind(rt: &ResourceType, content_type: &str) -> ApiResult<PatchKind>
     }
 }
 
-pub fn patch(state: &mut State, target: &Target, kind: PatchKind, body: &[u8], opts: &WriteOpts) -> ApiResult<Written> {
+pub fn patch(
+    state: &mut State,
+    target: &Target,
+    kind: PatchKind,
+    body: &[u8],
+    opts: &WriteOpts,
+) -> ApiResult<Written> {
     if let PatchKind::Apply = kind {
         return apply(state, target, body, opts);
     }
@@ -658,25 +844,41 @@ pub fn patch(state: &mut State, target: &Target, kind: PatchKind, body: &[u8], o
         .get(&target.rt.storage_key(), &target.key())
         .ok_or_else(|| ApiError::not_found(&target.subject()))?;
     let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let patch_doc: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {}", go_json_error(e))))?;
+    let patch_doc: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::bad_request(format!("error decoding patch: {}", go_json_error(e)))
+    })?;
     let base = present(&target.rt, &old);
     let mut patched = match kind {
         PatchKind::Merge => {
             if !patch_doc.is_object() {
-                return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+                return Err(ApiError::bad_request(
+                    "error decoding patch: a merge patch must be a JSON object",
+                ));
             }
             patch::merge_patch(&base, &patch_doc)
         }
         PatchKind::Json => patch::json_patch(&base, &patch_doc).map_err(|_| {
-            ApiError::status(422, "Invalid", "the server rejected our request due to an error in our request", Some(json!({})))
+            ApiError::status(
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+                Some(json!({})),
+            )
         })?,
         PatchKind::Strategic => patch::strategic_merge(&base, &patch_doc, schema_of(&target.rt))
             .map_err(ApiError::bad_request)?,
         PatchKind::Apply => unreachable!("handled above"),
     };
-    let rv = patched.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
-    if !rv.is_empty() && Some(rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    let rv = patched
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !rv.is_empty()
+        && Some(rv)
+            != old
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+    {
         return Err(ApiError::conflict(&target.subject()));
     }
     let warnings = unknown_fields(&target.rt, &mut patched, opts.validation)?;
@@ -695,12 +897,19 @@ fn apply(state: &mut State, target: &Target, body: &[u8], opts: &WriteOpts) -> A
             Some(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]})),
         ));
     };
-    let mut config = parse_body(body, "yaml").map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let mut config = parse_body(body, "yaml")
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     if !config.is_object() {
-        return Err(ApiError::bad_request("error decoding YAML: the applied configuration must be an object"));
+        return Err(ApiError::bad_request(
+            "error decoding YAML: the applied configuration must be an object",
+        ));
     }
     check_kind(rt, &config)?;
-    let config_name = config.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let config_name = config
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if !config_name.is_empty() && config_name != target.name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({config_name}) does not match the name on the URL ({})",
@@ -730,7 +939,12 @@ fn apply(state: &mut State, target: &Target, body: &[u8], opts: &WriteOpts) -> A
     let filled: FieldSet = managed::fill_keys(&mut config, &defaulted, schema);
     let t = now();
     let api_version = rt.api_version();
-    let writer = Writer { manager, api_version: &api_version, subresource: &target.subresource, now: &t };
+    let writer = Writer {
+        manager,
+        api_version: &api_version,
+        subresource: &target.subresource,
+        now: &t,
+    };
     let live_view = live.as_ref().map(|l| present(rt, l));
     let result = managed::apply(live_view.as_ref(), &config, &filled, &writer, opts.force, schema).map_err(|conflicts| {
         let causes: Vec<Value> = conflicts
@@ -748,7 +962,11 @@ fn apply(state: &mut State, target: &Target, body: &[u8], opts: &WriteOpts) -> A
                 }
             }
             let object = finish_create(state, rt, obj, None, opts.dry_run)?;
-            Ok(Written { object, created: true, warnings })
+            Ok(Written {
+                object,
+                created: true,
+                warnings,
+            })
         }
         Some(old) => {
             let mut written = write_update(state, target, &old, result, opts, Mode::Applied)?;
@@ -772,7 +990,11 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
     let old = state
         .get(&rt.storage_key(), &key)
         .ok_or_else(|| ApiError::not_found(&target.subject()))?;
-    let uid = old.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let uid = old
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if let Some(p) = &opts.precondition_uid {
         if *p != uid {
             return Err(ApiError::status(409, "Conflict", format!(
@@ -781,7 +1003,10 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
         }
     }
     if let Some(p) = &opts.precondition_rv {
-        let rv = old.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
+        let rv = old
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if p != rv {
             return Err(ApiError::conflict(&target.subject()));
         }
@@ -789,7 +1014,10 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
     if old.pointer("/metadata/deletionTimestamp").is_some() {
         return Ok(present(rt, &old));
     }
-    let propagation = opts.propagation.clone().unwrap_or_else(|| "Background".into());
+    let propagation = opts
+        .propagation
+        .clone()
+        .unwrap_or_else(|| "Background".into());
     let is_namespace = rt.group.is_empty() && rt.kind == "Namespace";
     let is_crd = rt.kind == "CustomResourceDefinition";
     let foreground = propagation == "Foreground";
@@ -812,7 +1040,11 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
         if foreground || is_crd {
             let f = meta.entry("finalizers").or_insert_with(|| json!([]));
             if let Some(list) = f.as_array_mut() {
-                let finalizer = if is_crd { "customresourcecleanup.apiextensions.k8s.io" } else { "foregroundDeletion" };
+                let finalizer = if is_crd {
+                    "customresourcecleanup.apiextensions.k8s.io"
+                } else {
+                    "foregroundDeletion"
+                };
                 list.push(json!(finalizer));
             }
         }
@@ -839,7 +1071,12 @@ pub fn delete(state: &mut State, target: &Target, opts: &DeleteOpts) -> ApiResul
         let group = old["spec"]["group"].as_str().unwrap_or_default();
         let plural = old["spec"]["names"]["plural"].as_str().unwrap_or_default();
         state.remove_all(&format!("{group}/{plural}"));
-        drop_finalizer(state, rt, &key, "customresourcecleanup.apiextensions.k8s.io");
+        drop_finalizer(
+            state,
+            rt,
+            &key,
+            "customresourcecleanup.apiextensions.k8s.io",
+        );
     } else if foreground {
         delete_dependents(state, &uid, "Background");
         drop_finalizer(state, rt, &key, "foregroundDeletion");
@@ -864,7 +1101,10 @@ fn drop_finalizer(state: &mut State, rt: &ResourceType, key: &str, finalizer: &s
         return;
     };
     let mut obj = (*obj).clone();
-    if let Some(list) = obj.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
+    if let Some(list) = obj
+        .pointer_mut("/metadata/finalizers")
+        .and_then(Value::as_array_mut)
+    {
         list.retain(|f| f != finalizer);
         if list.is_empty() {
             meta_mut(&mut obj).remove("finalizers");
@@ -886,7 +1126,11 @@ fn finish_removal(state: &mut State, rt: &ResourceType, key: &str) {
 
 /// Garbage collection and namespace bookkeeping after an object is gone.
 fn after_removal(state: &mut State, rt: &ResourceType, old: &Value, propagation: &str) {
-    let uid = old.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let uid = old
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if propagation == "Orphan" {
         orphan_dependents(state, &uid);
     } else {
@@ -938,11 +1182,25 @@ fn delete_dependents(state: &mut State, uid: &str, propagation: &str) {
         };
         let target = Target {
             rt: rt.clone(),
-            namespace: obj.pointer("/metadata/namespace").and_then(Value::as_str).map(String::from),
-            name: obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            namespace: obj
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(String::from),
+            name: obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             subresource: String::new(),
         };
-        let _ = delete(state, &target, &DeleteOpts { propagation: Some(propagation.into()), ..Default::default() });
+        let _ = delete(
+            state,
+            &target,
+            &DeleteOpts {
+                propagation: Some(propagation.into()),
+                ..Default::default()
+            },
+        );
     }
 }
 
@@ -950,7 +1208,10 @@ fn orphan_dependents(state: &mut State, uid: &str) {
     for (sk, key) in dependents(state, uid) {
         if let Some(obj) = state.get(&sk, &key) {
             let mut obj = (*obj).clone();
-            if let Some(refs) = obj.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+            if let Some(refs) = obj
+                .pointer_mut("/metadata/ownerReferences")
+                .and_then(Value::as_array_mut)
+            {
                 refs.retain(|r| r["uid"] != uid);
                 if refs.is_empty() {
                     meta_mut(&mut obj).remove("ownerReferences");
@@ -964,7 +1225,10 @@ fn orphan_dependents(state: &mut State, uid: &str) {
 /// Deletes everything in a terminating namespace (objects with finalizers wait).
 fn empty_namespace(state: &mut State, ns: &str) {
     for sk in state.storage_keys() {
-        let keys: Vec<String> = state.range(&sk, Some(ns), None).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = state
+            .range(&sk, Some(ns), None)
+            .map(|(k, _)| k.clone())
+            .collect();
         let Some(rt) = type_for_storage_key(state, &sk) else {
             continue;
         };
@@ -972,8 +1236,17 @@ fn empty_namespace(state: &mut State, ns: &str) {
             continue;
         }
         for key in keys {
-            let name = key.split_once('/').map(|(_, n)| n).unwrap_or(&key).to_string();
-            let target = Target { rt: rt.clone(), namespace: Some(ns.to_string()), name, subresource: String::new() };
+            let name = key
+                .split_once('/')
+                .map(|(_, n)| n)
+                .unwrap_or(&key)
+                .to_string();
+            let target = Target {
+                rt: rt.clone(),
+                namespace: Some(ns.to_string()),
+                name,
+                subresource: String::new(),
+            };
             let _ = delete(state, &target, &DeleteOpts::default());
         }
     }
@@ -987,7 +1260,10 @@ fn try_finish_namespace(state: &mut State, ns: &str) {
     if nsobj.pointer("/metadata/deletionTimestamp").is_none() {
         return;
     }
-    let occupied = state.storage_keys().iter().any(|sk| state.range(sk, Some(ns), None).next().is_some());
+    let occupied = state
+        .storage_keys()
+        .iter()
+        .any(|sk| state.range(sk, Some(ns), None).next().is_some());
     if !occupied {
         state.remove("/namespaces", ns);
     }
@@ -1012,7 +1288,8 @@ impl Filter {
     pub fn parse(rt: &ResourceType, label: Option<&str>, field: Option<&str>) -> ApiResult<Filter> {
         let labels = LabelSelector::parse(label.unwrap_or_default())
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let fields = FieldSelector::parse(field.unwrap_or_default(), &rt.kind).map_err(ApiError::bad_request)?;
+        let fields = FieldSelector::parse(field.unwrap_or_default(), &rt.kind)
+            .map_err(ApiError::bad_request)?;
         Ok(Filter { labels, fields })
     }
 
@@ -1038,24 +1315,49 @@ fn decode_continue(token: &str) -> ApiResult<(u64, String)> {
         .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         .or((token.len() % 4 == 1).then(|| token.len() - 1));
     if let Some(at) = illegal {
-        return Err(bad(format!("continue key is not valid: illegal base64 data at input byte {at}")));
+        return Err(bad(format!(
+            "continue key is not valid: illegal base64 data at input byte {at}"
+        )));
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|e| bad(format!("continue key is not valid: {e}")))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     let rv = v["rv"].as_u64().unwrap_or(0);
-    let start = v["start"].as_str().unwrap_or_default().trim_end_matches('\u{0}').to_string();
+    let start = v["start"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches('\u{0}')
+        .to_string();
     Ok((rv, start))
 }
 
 /// A list at the current state (the test server keeps no older snapshots).
-pub fn list(state: &State, rt: &ResourceType, ns: Option<&str>, opts: &ListOpts) -> ApiResult<Value> {
-    let filter = Filter::parse(rt, opts.label_selector.as_deref(), opts.field_selector.as_deref())?;
+pub fn list(
+    state: &State,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    opts: &ListOpts,
+) -> ApiResult<Value> {
+    let filter = Filter::parse(
+        rt,
+        opts.label_selector.as_deref(),
+        opts.field_selector.as_deref(),
+    )?;
     if opts.resource_version_match.as_deref() == Some("Exact") {
-        let rv: u64 = opts.resource_version.as_deref().unwrap_or("0").parse().unwrap_or(0);
+        let rv: u64 = opts
+            .resource_version
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
         if rv < state.compacted_rv {
-            return Err(ApiError::status(410, "Expired", "The resourceVersion for the provided list is too old.", None));
+            return Err(ApiError::status(
+                410,
+                "Expired",
+                "The resourceVersion for the provided list is too old.",
+                None,
+            ));
         }
     }
     let after = match &opts.continue_token {
@@ -1101,10 +1403,16 @@ pub fn list(state: &State, rt: &ResourceType, ns: Option<&str>, opts: &ListOpts)
     if more {
         let start = last_key.unwrap_or_default();
         let relative = match ns {
-            Some(ns) => start.strip_prefix(&format!("{ns}/")).unwrap_or(&start).to_string(),
+            Some(ns) => start
+                .strip_prefix(&format!("{ns}/"))
+                .unwrap_or(&start)
+                .to_string(),
             None => start,
         };
-        meta.insert("continue".into(), json!(encode_continue(state.rv, &relative)));
+        meta.insert(
+            "continue".into(),
+            json!(encode_continue(state.rv, &relative)),
+        );
         if filter.is_empty() {
             meta.insert("remainingItemCount".into(), json!(remaining));
         }
@@ -1112,5 +1420,7 @@ pub fn list(state: &State, rt: &ResourceType, ns: Option<&str>, opts: &ListOpts)
         // Unstructured lists always carry the (empty) continue field.
         meta.insert("continue".into(), json!(""));
     }
-    Ok(json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items}))
+    Ok(
+        json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items}),
+    )
 }

@@ -11,7 +11,8 @@ pub fn merge_patch(target: &Value, patch: &Value) -> Value {
 }
 
 pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
-    let patch: json_patch::Patch = serde_json::from_value(ops.clone()).map_err(|e| e.to_string())?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| e.to_string())?;
     let mut out = target.clone();
     json_patch::patch(&mut out, &patch).map_err(|e| e.to_string())?;
     Ok(out)
@@ -23,7 +24,9 @@ pub fn json_patch(target: &Value, ops: &Value) -> Result<Value, String> {
 /// directives work.
 pub fn strategic_merge(original: &Value, patch: &Value, schema: Schema) -> Result<Value, String> {
     match (original, patch) {
-        (Value::Object(o), Value::Object(p)) => Ok(merge_map(o, p, schema)?.map(Value::Object).unwrap_or(Value::Null)),
+        (Value::Object(o), Value::Object(p)) => Ok(merge_map(o, p, schema)?
+            .map(Value::Object)
+            .unwrap_or(Value::Null)),
         (_, p) => Ok(strip(p)),
     }
 }
@@ -50,7 +53,10 @@ fn merge_map(
             continue;
         }
         if k == "$retainKeys" {
-            let keep: Vec<&str> = v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let keep: Vec<&str> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             out.retain(|key, _| keep.contains(&key.as_str()) || patch.contains_key(key));
             continue;
         }
@@ -70,8 +76,12 @@ fn merge_map(
         }
         let child = schema.field(k);
         let merged = match (original.get(k), v) {
-            (Some(Value::Object(o)), Value::Object(p)) => merge_map(o, p, child)?.map(Value::Object),
-            (Some(Value::Array(o)), Value::Array(p)) => Some(Value::Array(merge_list(o, p, child)?)),
+            (Some(Value::Object(o)), Value::Object(p)) => {
+                merge_map(o, p, child)?.map(Value::Object)
+            }
+            (Some(Value::Array(o)), Value::Array(p)) => {
+                Some(Value::Array(merge_list(o, p, child)?))
+            }
             (None, Value::Object(p)) => merge_map(&Map::new(), p, child)?.map(Value::Object),
             (None, Value::Array(p)) => Some(Value::Array(merge_list(&[], p, child)?)),
             (_, p) => Some(strip(p)),
@@ -111,7 +121,10 @@ fn merge_map(
 }
 
 fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Result<Vec<Value>, String> {
-    if patch.iter().any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace")) {
+    if patch
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
         return Ok(patch
             .iter()
             .filter(|i| i.get("$patch").is_none())
@@ -147,7 +160,9 @@ fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Result<Vec
                     (None, Some("delete")) => {}
                     (Some(i), _) => {
                         let merged = match &out[i] {
-                            Value::Object(o) => merge_map(o, obj, schema.items())?.map(Value::Object),
+                            Value::Object(o) => {
+                                merge_map(o, obj, schema.items())?.map(Value::Object)
+                            }
                             _ => Some(strip(item)),
                         };
                         match merged {
@@ -221,6 +236,9 @@ mod tests {
         let p = json!({"metadata": {"labels": {"a": null}}, "spec": {"template": {"spec": {"containers": [{"name": "c", "args": ["z"]}]}}}});
         let out = strategic_merge(&d, &p, schema).unwrap();
         assert_eq!(out["metadata"]["labels"], json!({"b": "2"}));
-        assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["args"], json!(["z"]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["z"])
+        );
     }
 }

@@ -121,7 +121,10 @@ pub fn builtins() -> &'static Builtins {
                 (
                     g["name"].as_str().unwrap_or_default().to_string(),
                     versions,
-                    g["preferredVersion"].as_str().unwrap_or_default().to_string(),
+                    g["preferredVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                 )
             })
             .collect();
@@ -149,7 +152,11 @@ pub fn builtins() -> &'static Builtins {
                     .collect();
                 let strings = |k: &str| -> Vec<String> {
                     e[k].as_array()
-                        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 let kind = e["kind"].as_str().unwrap_or_default().to_string();
@@ -174,7 +181,16 @@ pub fn builtins() -> &'static Builtins {
     })
 }
 
-const CRD_VERBS: &[&str] = &["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
+const CRD_VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
 
 /// The resource types one CRD object defines (one per served version), once it
 /// is established (not being deleted).
@@ -189,7 +205,11 @@ pub fn types_of_crd(crd: &Value) -> Vec<Arc<ResourceType>> {
     let kind = names["kind"].as_str().unwrap_or_default().to_string();
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let versions = spec["versions"].as_array().cloned().unwrap_or_default();
@@ -230,9 +250,15 @@ pub fn types_of_crd(crd: &Value) -> Vec<Arc<ResourceType>> {
             storage_version_hash: Some(storage_version_hash(&group, &version, &kind)),
             subresources,
             crd: Some(Arc::new(CrdVersion {
-                crd_name: crd["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                crd_name: crd["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 schema: v.pointer("/schema/openAPIV3Schema").cloned(),
-                printer_columns: v["additionalPrinterColumns"].as_array().cloned().unwrap_or_default(),
+                printer_columns: v["additionalPrinterColumns"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
                 status_subresource: status,
                 preferred: version == preferred,
             })),

@@ -28,7 +28,10 @@ const ATOMIC_FIELDS: &[(&str, &str)] = &[("io.k8s.api.core.v1.ServiceSpec", "sel
 /// Kinds served by v1.36 whose schema 1.21.2 only knows under an older version.
 const VERSION_ALIASES: &[(&str, &str)] = &[
     ("autoscaling/v2", "autoscaling/v2beta2"),
-    ("flowcontrol.apiserver.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1beta1"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1",
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+    ),
 ];
 
 struct Builtin {
@@ -168,7 +171,9 @@ impl<'a> Schema<'a> {
         if v.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
             return None;
         }
-        if v.get("additionalProperties").is_some_and(|ap| ap.is_object() || ap == &Value::Bool(true)) {
+        if v.get("additionalProperties")
+            .is_some_and(|ap| ap.is_object() || ap == &Value::Bool(true))
+        {
             return None;
         }
         let props = v.get("properties")?;
@@ -188,8 +193,15 @@ impl<'a> Schema<'a> {
             return ListType::Atomic;
         };
         let keys = || -> Option<Vec<String>> {
-            if let Some(keys) = v.get("x-kubernetes-list-map-keys").and_then(Value::as_array) {
-                return Some(keys.iter().filter_map(|k| k.as_str().map(String::from)).collect());
+            if let Some(keys) = v
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+            {
+                return Some(
+                    keys.iter()
+                        .filter_map(|k| k.as_str().map(String::from))
+                        .collect(),
+                );
             }
             v.get("x-kubernetes-patch-merge-key")
                 .and_then(Value::as_str)
@@ -218,7 +230,10 @@ impl<'a> Schema<'a> {
         if !self.patch_merge() {
             return ListType::Atomic;
         }
-        match v.get("x-kubernetes-patch-merge-key").and_then(Value::as_str) {
+        match v
+            .get("x-kubernetes-patch-merge-key")
+            .and_then(Value::as_str)
+        {
             Some(k) => ListType::Map(vec![k.to_string()]),
             None => ListType::Set,
         }
@@ -265,13 +280,19 @@ mod tests {
     fn deployment_lists_merge_like_the_server() {
         let d = Schema::builtin("apps/v1", "Deployment");
         let pod = d.field("spec").field("template").field("spec");
-        assert_eq!(pod.field("containers").list_type(), ListType::Map(vec!["name".into()]));
+        assert_eq!(
+            pod.field("containers").list_type(),
+            ListType::Map(vec!["name".into()])
+        );
         let ports = pod.field("containers").items().field("ports");
         assert_eq!(
             ports.list_type(),
             ListType::Map(vec!["containerPort".into(), "protocol".into()])
         );
-        assert_eq!(pod.field("containers").items().field("args").list_type(), ListType::Atomic);
+        assert_eq!(
+            pod.field("containers").items().field("args").list_type(),
+            ListType::Atomic
+        );
         assert_eq!(pod.field("tolerations").list_type(), ListType::Atomic);
         assert!(d.field("spec").field("selector").atomic_map());
         assert!(!d.field("spec").field("template").atomic_map());
@@ -282,7 +303,10 @@ mod tests {
             svc.field("spec").field("ports").list_type(),
             ListType::Map(vec!["port".into(), "protocol".into()])
         );
-        assert_eq!(svc.field("spec").field("ports").patch_list(), ListType::Map(vec!["port".into()]));
+        assert_eq!(
+            svc.field("spec").field("ports").patch_list(),
+            ListType::Map(vec!["port".into()])
+        );
         assert!(Schema::builtin("autoscaling/v2", "HorizontalPodAutoscaler").is_known());
         assert!(!Schema::builtin("example.com/v1", "Widget").is_known());
         assert!(svc.field("spec").field("selector").atomic_map());

@@ -134,7 +134,12 @@ impl LabelSelector {
                         return Err("found '', expected: identifier after ','".into());
                     }
                 }
-                t => return Err(format!("found '{}', expected: ',' or 'end of string'", describe(t))),
+                t => {
+                    return Err(format!(
+                        "found '{}', expected: ',' or 'end of string'",
+                        describe(t)
+                    ))
+                }
             }
         }
         Ok(LabelSelector { requirements })
@@ -153,8 +158,12 @@ impl LabelSelector {
             Op::NotEquals(v) => get(&r.key) != Some(v.as_str()),
             Op::In(vs) => get(&r.key).is_some_and(|x| vs.iter().any(|v| v == x)),
             Op::NotIn(vs) => get(&r.key).is_none_or(|x| !vs.iter().any(|v| v == x)),
-            Op::Greater(n) => get(&r.key).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n),
-            Op::Less(n) => get(&r.key).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n),
+            Op::Greater(n) => get(&r.key)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x > *n),
+            Op::Less(n) => get(&r.key)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x < *n),
         })
     }
 }
@@ -170,11 +179,25 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
     };
     pos += 1;
     if negated {
-        return Ok((Requirement { key, op: Op::NotExists }, pos));
+        return Ok((
+            Requirement {
+                key,
+                op: Op::NotExists,
+            },
+            pos,
+        ));
     }
     let op_token = tokens[pos].clone();
     match op_token {
-        Token::End | Token::Comma => return Ok((Requirement { key, op: Op::Exists }, pos)),
+        Token::End | Token::Comma => {
+            return Ok((
+                Requirement {
+                    key,
+                    op: Op::Exists,
+                },
+                pos,
+            ))
+        }
         Token::Eq | Token::DoubleEq | Token::NotEq => {
             pos += 1;
             let value = match &tokens[pos] {
@@ -195,13 +218,17 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
         Token::Gt | Token::Lt => {
             pos += 1;
             let n = match &tokens[pos] {
-                Token::Ident(v) => v
-                    .parse::<i64>()
-                    .map_err(|_| format!("for 'Gt', 'Lt' operators, the value must be an integer"))?,
+                Token::Ident(v) => v.parse::<i64>().map_err(|_| {
+                    format!("for 'Gt', 'Lt' operators, the value must be an integer")
+                })?,
                 t => return Err(format!("found '{}', expected: identifier", describe(t))),
             };
             pos += 1;
-            let op = if op_token == Token::Gt { Op::Greater(n) } else { Op::Less(n) };
+            let op = if op_token == Token::Gt {
+                Op::Greater(n)
+            } else {
+                Op::Less(n)
+            };
             Ok((Requirement { key, op }, pos))
         }
         Token::Ident(ref w) if w == "in" || w == "notin" => {
@@ -221,7 +248,10 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
                     Token::Close if values.is_empty() => {}
                     t => {
                         if values.is_empty() {
-                            return Err(format!("found '{}', expected: ',', ')' or identifier", describe(t)));
+                            return Err(format!(
+                                "found '{}', expected: ',', ')' or identifier",
+                                describe(t)
+                            ));
                         }
                     }
                 }
@@ -234,7 +264,11 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
                     t => return Err(format!("found '{}', expected: ',' or ')'", describe(t))),
                 }
             }
-            let op = if not { Op::NotIn(values) } else { Op::In(values) };
+            let op = if not {
+                Op::NotIn(values)
+            } else {
+                Op::In(values)
+            };
             Ok((Requirement { key, op }, pos))
         }
         t => Err(format!(
@@ -295,16 +329,24 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once('=') {
                 (f, false, v)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                ));
             };
             let field = field.trim().to_string();
             let known = field == "metadata.name"
                 || field == "metadata.namespace"
                 || extra_fields(kind).contains(&field.as_str());
             if !known {
-                let mut names = vec!["\"metadata.name\"".to_string(), "\"metadata.namespace\"".to_string()];
+                let mut names = vec![
+                    "\"metadata.name\"".to_string(),
+                    "\"metadata.namespace\"".to_string(),
+                ];
                 names.extend(extra_fields(kind).iter().map(|f| format!("{f:?}")));
-                return Err(format!("{field:?} is not a known field selector: only {}", names.join(", ")));
+                return Err(format!(
+                    "{field:?} is not a known field selector: only {}",
+                    names.join(", ")
+                ));
             }
             terms.push((field, negated, value.trim().to_string()));
         }
@@ -349,7 +391,11 @@ mod tests {
             ("", true),
         ];
         for (sel, want) in cases {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(Some(&labels)), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(Some(&labels)),
+                want,
+                "{sel}"
+            );
         }
     }
 

@@ -47,6 +47,8 @@ pub struct State {
     pub compacted_rv: u64,
     crd_types: Vec<Arc<ResourceType>>,
     events: broadcast::Sender<Arc<WatchEvent>>,
+    /// Bearer tokens the server accepts, with whom they authenticate.
+    pub tokens: HashMap<String, crate::auth::Token>,
 }
 
 /// `namespace/name`, or `name` for cluster-scoped objects: etcd's key order.
@@ -67,6 +69,7 @@ impl State {
             compacted_rv: 1000,
             crd_types: Vec::new(),
             events,
+            tokens: HashMap::new(),
         }
     }
 
@@ -141,7 +144,13 @@ impl State {
         Some(last)
     }
 
-    fn emit(&mut self, storage_key: &str, object: &Arc<Value>, kind: EventType, previous: Option<Arc<Value>>) {
+    fn emit(
+        &mut self,
+        storage_key: &str,
+        object: &Arc<Value>,
+        kind: EventType,
+        previous: Option<Arc<Value>>,
+    ) {
         let namespace = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -185,7 +194,10 @@ impl State {
             .range("apiextensions.k8s.io/customresourcedefinitions", None, None)
             .map(|(_, v)| v.clone())
             .collect();
-        self.crd_types = crds.iter().flat_map(|c| resources::types_of_crd(c)).collect();
+        self.crd_types = crds
+            .iter()
+            .flat_map(|c| resources::types_of_crd(c))
+            .collect();
     }
 
     pub fn crd_types(&self) -> &[Arc<ResourceType>] {
@@ -214,10 +226,16 @@ impl State {
     }
 
     pub fn group_version_exists(&self, group: &str, version: &str) -> bool {
-        if let Some((_, versions, _)) = resources::builtins().groups.iter().find(|(g, _, _)| g == group) {
+        if let Some((_, versions, _)) = resources::builtins()
+            .groups
+            .iter()
+            .find(|(g, _, _)| g == group)
+        {
             return versions.iter().any(|v| v == version);
         }
-        self.crd_types.iter().any(|t| t.group == group && t.version == version)
+        self.crd_types
+            .iter()
+            .any(|t| t.group == group && t.version == version)
     }
 
     /// A type by group and kind (any served version), for ownerReferences.

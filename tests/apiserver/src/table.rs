@@ -14,7 +14,12 @@ struct Column {
     cell: Box<dyn Fn(&Value) -> Value>,
 }
 
-fn col(name: &str, ty: &'static str, description: &str, cell: impl Fn(&Value) -> Value + 'static) -> Column {
+fn col(
+    name: &str,
+    ty: &'static str,
+    description: &str,
+    cell: impl Fn(&Value) -> Value + 'static,
+) -> Column {
     Column {
         name: name.to_string(),
         ty,
@@ -105,13 +110,18 @@ fn columns(rt: &ResourceType) -> (Vec<Column>, bool) {
 }
 
 fn age(obj: &Value) -> String {
-    let Some(ts) = obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str) else {
+    let Some(ts) = obj
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+    else {
         return "<unknown>".into();
     };
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else {
         return "<unknown>".into();
     };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
@@ -123,7 +133,9 @@ fn age(obj: &Value) -> String {
 /// A Table of `objects` (full objects), with PartialObjectMetadata rows.
 pub fn table(rt: &ResourceType, objects: &[Value], resource_version: &str) -> Value {
     let (cols, with_age) = columns(rt);
-    let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESC, "priority": 0})];
+    let mut defs = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESC, "priority": 0}),
+    ];
     for c in &cols {
         defs.push(json!({"name": c.name, "type": c.ty, "format": "", "description": c.description, "priority": 0}));
     }

@@ -12,7 +12,8 @@ const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lowe
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -29,17 +30,40 @@ fn label_named(kind: &str) -> bool {
 /// Field errors of an object of a built-in or custom kind.
 pub fn validate(group: &str, kind: &str, obj: &Value, crd_schema: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // RBAC objects only need names that are valid path segments (`system:discovery`).
+    let path_segment_named = group == "rbac.authorization.k8s.io";
     let crd_like = kind == "CustomResourceDefinition";
-    if !name.is_empty() && !crd_like {
-        let ok = if label_named(kind) { is_dns_label(name) } else { is_dns_subdomain(name) };
+    if path_segment_named
+        && (name == "." || name == ".." || name.contains('/') || name.contains('%'))
+    {
+        causes.push(Cause::invalid(
+            "metadata.name",
+            &json!(name),
+            "may not contain '/' or '%', and may not be '.' or '..'",
+        ));
+    } else if !name.is_empty() && !crd_like && !path_segment_named {
+        let ok = if label_named(kind) {
+            is_dns_label(name)
+        } else {
+            is_dns_subdomain(name)
+        };
         if !ok {
-            let msg = if label_named(kind) { LABEL_MSG } else { SUBDOMAIN_MSG };
+            let msg = if label_named(kind) {
+                LABEL_MSG
+            } else {
+                SUBDOMAIN_MSG
+            };
             causes.push(Cause::invalid("metadata.name", &json!(name), msg));
         }
     }
     match (group, kind) {
-        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet") => workload(obj, &mut causes),
+        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet") => {
+            workload(obj, &mut causes)
+        }
         _ => {}
     }
     if let Some(schema) = crd_schema {
@@ -59,7 +83,11 @@ fn workload(obj: &Value, causes: &mut Vec<Cause>) {
     let spec = &obj["spec"];
     if let Some(r) = spec.get("replicas").and_then(Value::as_i64) {
         if r < 0 {
-            causes.push(Cause::invalid("spec.replicas", &json!(r), "must be greater than or equal to 0"));
+            causes.push(Cause::invalid(
+                "spec.replicas",
+                &json!(r),
+                "must be greater than or equal to 0",
+            ));
         }
     }
     let selector = spec.pointer("/selector/matchLabels");
@@ -78,7 +106,10 @@ fn workload(obj: &Value, causes: &mut Vec<Cause>) {
             ));
         }
     }
-    match spec.pointer("/template/spec/containers").and_then(Value::as_array) {
+    match spec
+        .pointer("/template/spec/containers")
+        .and_then(Value::as_array)
+    {
         None => causes.push(Cause::required("spec.template.spec.containers", "")),
         Some(cs) => {
             for (i, c) in cs.iter().enumerate() {
@@ -87,9 +118,17 @@ fn workload(obj: &Value, causes: &mut Vec<Cause>) {
                 if name.is_empty() {
                     causes.push(Cause::required(format!("{field}.name"), ""));
                 } else if !is_dns_label(name) {
-                    causes.push(Cause::invalid(format!("{field}.name"), &json!(name), LABEL_MSG));
+                    causes.push(Cause::invalid(
+                        format!("{field}.name"),
+                        &json!(name),
+                        LABEL_MSG,
+                    ));
                 }
-                if c.get("image").and_then(Value::as_str).unwrap_or_default().is_empty() {
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .is_empty()
+                {
                     causes.push(Cause::required(format!("{field}.image"), ""));
                 }
             }
@@ -129,7 +168,9 @@ fn check_schema(v: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) 
             causes.push(Cause {
                 reason: "FieldValueTypeInvalid",
                 field: path.to_string(),
-                message: format!("Invalid value: {have:?}: {path} in body must be of type {want}: {have:?}"),
+                message: format!(
+                    "Invalid value: {have:?}: {path} in body must be of type {want}: {have:?}"
+                ),
             });
             return;
         }
@@ -140,7 +181,10 @@ fn check_schema(v: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) 
             causes.push(Cause {
                 reason: "FieldValueNotSupported",
                 field: path.to_string(),
-                message: format!("Unsupported value: {v}: supported values: {}", list.join(", ")),
+                message: format!(
+                    "Unsupported value: {v}: supported values: {}",
+                    list.join(", ")
+                ),
             });
         }
     }
@@ -150,7 +194,10 @@ fn check_schema(v: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) 
                 causes.push(Cause {
                     reason: "FieldValueInvalid",
                     field: path.to_string(),
-                    message: format!("Invalid value: {v}: {path} in body should be greater than or equal to {}", schema["minimum"]),
+                    message: format!(
+                        "Invalid value: {v}: {path} in body should be greater than or equal to {}",
+                        schema["minimum"]
+                    ),
                 });
             }
         }
@@ -159,7 +206,10 @@ fn check_schema(v: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) 
                 causes.push(Cause {
                     reason: "FieldValueInvalid",
                     field: path.to_string(),
-                    message: format!("Invalid value: {v}: {path} in body should be less than or equal to {}", schema["maximum"]),
+                    message: format!(
+                        "Invalid value: {v}: {path} in body should be less than or equal to {}",
+                        schema["maximum"]
+                    ),
                 });
             }
         }
@@ -240,7 +290,13 @@ pub fn crd_defaults(v: &mut Value, schema: &Value) {
 
 /// Removes fields the schema does not declare; returns their paths for the
 /// "unknown field" warning or strict error.
-pub fn prune_unknown(v: &mut Value, schema: Schema, path: &str, builtin: bool, out: &mut Vec<String>) {
+pub fn prune_unknown(
+    v: &mut Value,
+    schema: Schema,
+    path: &str,
+    builtin: bool,
+    out: &mut Vec<String>,
+) {
     match v {
         Value::Object(map) => {
             if !schema.is_known() || schema.atomic_map() && builtin {
@@ -328,7 +384,10 @@ mod tests {
             "size": {"type": "integer", "minimum": 1}, "color": {"type": "string", "enum": ["red", "green", "blue"], "default": "green"}}}}});
         let obj = json!({"metadata": {"name": "bad"}, "spec": {"size": "big", "color": "purple"}});
         let causes = validate("rec.example.com", "Gadget", &obj, Some(&schema));
-        let texts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let texts: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
         assert_eq!(
             texts,
             [
@@ -345,7 +404,13 @@ mod tests {
     fn unknown_builtin_fields_are_found() {
         let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"foo": 1, "replicas": 1, "template": {"spec": {"os": {"name": "linux"}}}}});
         let mut unknown = Vec::new();
-        prune_unknown(&mut d, Schema::builtin("apps/v1", "Deployment"), "", true, &mut unknown);
+        prune_unknown(
+            &mut d,
+            Schema::builtin("apps/v1", "Deployment"),
+            "",
+            true,
+            &mut unknown,
+        );
         assert_eq!(unknown, ["spec.foo"]);
         assert!(d["spec"].get("foo").is_none());
     }

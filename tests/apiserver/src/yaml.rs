@@ -303,16 +303,19 @@ mod tests {
         .unwrap();
         assert_eq!(
             docs,
-            vec![json!({"mode": 420, "q": "0644", "b": true, "num": 12, "f": 1.5,
-                        "x": null, "s": "hello", "neg": -3, "hex": 31})]
+            vec![
+                json!({"mode": 420, "q": "0644", "b": true, "num": 12, "f": 1.5,
+                        "x": null, "s": "hello", "neg": -3, "hex": 31})
+            ]
         );
     }
 
     #[test]
     fn documents_anchors_and_merge_keys() {
-        let docs =
-            parse_documents("---\na: &x {k: v}\nb: *x\nc:\n  <<: *x\n  z: 1\n---\n---\nd: [1, \"2\"]\n")
-                .unwrap();
+        let docs = parse_documents(
+            "---\na: &x {k: v}\nb: *x\nc:\n  <<: *x\n  z: 1\n---\n---\nd: [1, \"2\"]\n",
+        )
+        .unwrap();
         assert_eq!(
             docs,
             vec![

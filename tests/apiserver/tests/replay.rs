@@ -44,7 +44,24 @@ fn recordings_dir() -> PathBuf {
 fn normalize(v: &mut Value, key: &str) {
     match v {
         Value::Object(m) => {
-            for k in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "continue", "time", "lastTransitionTime", "lastUpdateTime", "lastProbeTime", "startTime", "completionTime", "clusterIP", "nodePort", "serverAddress", "expirationTimestamp", "token"] {
+            for k in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "continue",
+                "time",
+                "lastTransitionTime",
+                "lastUpdateTime",
+                "lastProbeTime",
+                "startTime",
+                "completionTime",
+                "clusterIP",
+                "nodePort",
+                "serverAddress",
+                "expirationTimestamp",
+                "token",
+            ] {
                 if m.contains_key(k) {
                     m.insert(k.into(), json!("<volatile>"));
                 }
@@ -54,26 +71,38 @@ fn normalize(v: &mut Value, key: &str) {
                     *ip = json!("<volatile>");
                 }
             }
-            for k in ["controller-uid", "batch.kubernetes.io/controller-uid"] {
+            for k in [
+                "controller-uid",
+                "batch.kubernetes.io/controller-uid",
+                "authentication.kubernetes.io/credential-id",
+            ] {
                 if m.contains_key(k) {
                     m.insert(k.into(), json!("<volatile>"));
                 }
             }
-            let uid_keys: Vec<String> = m.keys().filter(|k| k.starts_with("k:{\"uid\":")).cloned().collect();
+            let uid_keys: Vec<String> = m
+                .keys()
+                .filter(|k| k.starts_with("k:{\"uid\":"))
+                .cloned()
+                .collect();
             for k in uid_keys {
                 if let Some(v) = m.remove(&k) {
                     m.insert("k:{\"uid\":<volatile>}".into(), v);
                 }
             }
             if key == "metadata" {
-                if let (Some(Value::String(name)), Some(Value::String(_))) = (m.get("name"), m.get("generateName")) {
+                if let (Some(Value::String(name)), Some(Value::String(_))) =
+                    (m.get("name"), m.get("generateName"))
+                {
                     let prefix_len = name.len().saturating_sub(5);
                     let stable = format!("{}<random>", &name[..prefix_len]);
                     m.insert("name".into(), json!(stable));
                 }
             }
             if let Some(Value::Array(mf)) = m.get_mut("managedFields") {
-                mf.sort_by_key(|e| format!("{}{}{}", e["manager"], e["operation"], e["subresource"]));
+                mf.sort_by_key(|e| {
+                    format!("{}{}{}", e["manager"], e["operation"], e["subresource"])
+                });
             }
             for (k, child) in m.iter_mut() {
                 normalize(child, k);
@@ -116,7 +145,9 @@ fn strip_specific(name: &str, v: &mut Value) {
     }
     // The Table Age column is relative to now.
     if v["kind"] == "Table" {
-        let age = v["columnDefinitions"].as_array().and_then(|c| c.iter().position(|d| d["name"] == "Age"));
+        let age = v["columnDefinitions"]
+            .as_array()
+            .and_then(|c| c.iter().position(|d| d["name"] == "Age"));
         if let (Some(i), Some(Value::Array(rows))) = (age, v.get_mut("rows")) {
             for row in rows {
                 row["cells"][i] = json!("<age>");
@@ -135,8 +166,14 @@ fn learn(recorded: &Value, actual: &Value, map: &mut HashMap<String, String>) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
                 if let Some(vb) = b.get(k) {
-                    if (k == "resourceVersion" || k == "continue") && va.is_string() && vb.is_string() {
-                        map.insert(va.as_str().unwrap_or_default().into(), vb.as_str().unwrap_or_default().into());
+                    if (k == "resourceVersion" || k == "continue" || k == "token")
+                        && va.is_string()
+                        && vb.is_string()
+                    {
+                        map.insert(
+                            va.as_str().unwrap_or_default().into(),
+                            vb.as_str().unwrap_or_default().into(),
+                        );
                     } else {
                         learn(va, vb, map);
                     }
@@ -159,14 +196,23 @@ fn substitute_query(path: &str, map: &HashMap<String, String>) -> String {
     let parts: Vec<String> = query
         .split('&')
         .map(|p| match p.split_once('=') {
-            Some((k, v)) if (k == "resourceVersion" || k == "continue") && map.contains_key(v) => format!("{k}={}", map[v]),
+            Some((k, v)) if (k == "resourceVersion" || k == "continue") && map.contains_key(v) => {
+                format!("{k}={}", map[v])
+            }
             _ => p.to_string(),
         })
         .collect();
     format!("{base}?{}", parts.join("&"))
 }
 
+const REDACTED_TOKEN: &str = "<REDACTED-SERVICEACCOUNT-TOKEN>";
+
 fn substitute_body(body: &str, map: &HashMap<String, String>) -> String {
+    let body = match map.get(REDACTED_TOKEN) {
+        Some(token) => body.replace(REDACTED_TOKEN, token),
+        None => body.to_string(),
+    };
+    let body = body.as_str();
     let Ok(mut v) = serde_json::from_str::<Value>(body) else {
         return body.to_string();
     };
@@ -184,10 +230,19 @@ struct Sent {
     body: Value,
 }
 
-async fn send(http: &reqwest::Client, base: &str, req: &Value, map: &HashMap<String, String>) -> Sent {
-    let method = reqwest::Method::from_bytes(req["method"].as_str().unwrap_or("GET").as_bytes()).expect("method");
+async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    req: &Value,
+    map: &HashMap<String, String>,
+    bearer: Option<&str>,
+) -> Sent {
+    let method = reqwest::Method::from_bytes(req["method"].as_str().unwrap_or("GET").as_bytes())
+        .expect("method");
     let path = substitute_query(req["path"].as_str().unwrap_or("/"), map);
-    let mut builder = http.request(method, format!("{base}{path}")).header("User-Agent", "rec-capture/v1");
+    let mut builder = http
+        .request(method, format!("{base}{path}"))
+        .header("User-Agent", "rec-capture/v1");
     if let Some(ct) = req["headers"]["Content-Type"].as_str() {
         builder = builder.header("Content-Type", ct);
     }
@@ -197,39 +252,75 @@ async fn send(http: &reqwest::Client, base: &str, req: &Value, map: &HashMap<Str
     if let Some(body) = req["body"].as_str() {
         builder = builder.body(substitute_body(body, map));
     }
-    let resp = builder.send().await.expect("request reaches the test server");
+    if let Some(token) = bearer {
+        builder = builder.bearer_auth(token);
+    }
+    let resp = builder
+        .send()
+        .await
+        .expect("request reaches the test server");
     let status = resp.status().as_u16();
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let bytes = resp.bytes().await.expect("response body");
     let text = String::from_utf8_lossy(&bytes).to_string();
     let is_watch = path.contains("watch=1") || path.contains("watch=true");
     let body = if is_watch {
-        Value::Array(text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap_or(json!(l))).collect())
+        Value::Array(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).unwrap_or(json!(l)))
+                .collect(),
+        )
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Sent { status, content_type, body }
+    Sent {
+        status,
+        content_type,
+        body,
+    }
 }
 
 /// The writes that happened during a recorded watch (not recorded themselves),
 /// derived from the events the watch saw.
-async fn writes_during_watch(http: &reqwest::Client, base: &str, name: &str, recorded: &Value, existing: &[String]) {
+async fn writes_during_watch(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    recorded: &Value,
+    existing: &[String],
+) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     if name == "watch/05-watch-bookmark-after-filtered-event" {
         let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bump"}, "data": {"x": "1"}});
-        http.post(format!("{base}/api/v1/namespaces/rec-watch/configmaps")).json(&body).send().await.expect("write");
+        http.post(format!("{base}/api/v1/namespaces/rec-watch/configmaps"))
+            .json(&body)
+            .send()
+            .await
+            .expect("write");
         return;
     }
     for event in recorded.as_array().into_iter().flatten() {
         let obj = &event["object"];
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
         let obj_name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let manager = obj["metadata"]["managedFields"][0]["manager"].as_str().unwrap_or("rec-capture");
+        let manager = obj["metadata"]["managedFields"][0]["manager"]
+            .as_str()
+            .unwrap_or("rec-capture");
         let url = format!("{base}/api/v1/namespaces/{ns}/configmaps");
         match event["type"].as_str() {
             Some("ADDED") if !existing.contains(&obj_name.to_string()) => {
                 let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": obj_name, "labels": obj["metadata"]["labels"]}, "data": obj["data"]});
-                http.post(format!("{url}?fieldManager={manager}")).json(&body).send().await.expect("write");
+                http.post(format!("{url}?fieldManager={manager}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("write");
             }
             Some("MODIFIED") => {
                 http.patch(format!("{url}/{obj_name}?fieldManager={manager}"))
@@ -240,7 +331,10 @@ async fn writes_during_watch(http: &reqwest::Client, base: &str, name: &str, rec
                     .expect("write");
             }
             Some("DELETED") => {
-                http.delete(format!("{url}/{obj_name}")).send().await.expect("write");
+                http.delete(format!("{url}/{obj_name}"))
+                    .send()
+                    .await
+                    .expect("write");
             }
             _ => {}
         }
@@ -259,8 +353,12 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
                             return Some(d);
                         }
                     }
-                    (Some(va), None) => return Some(format!("{p}: recorded {}, missing here", short(va))),
-                    (None, Some(vb)) => return Some(format!("{p}: not recorded, here {}", short(vb))),
+                    (Some(va), None) => {
+                        return Some(format!("{p}: recorded {}, missing here", short(va)))
+                    }
+                    (None, Some(vb)) => {
+                        return Some(format!("{p}: not recorded, here {}", short(vb)))
+                    }
                     (None, None) => {}
                 }
             }
@@ -268,9 +366,18 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
         }
         (Value::Array(x), Value::Array(y)) => {
             if x.len() != y.len() {
-                return Some(format!("{path}: recorded {} items, here {}: recorded {} here {}", x.len(), y.len(), short(a), short(b)));
+                return Some(format!(
+                    "{path}: recorded {} items, here {}: recorded {} here {}",
+                    x.len(),
+                    y.len(),
+                    short(a),
+                    short(b)
+                ));
             }
-            x.iter().zip(y).enumerate().find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]")))
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]")))
         }
         _ if a == b => None,
         _ => Some(format!("{path}: recorded {}, here {}", short(a), short(b))),
@@ -290,8 +397,12 @@ fn short(v: &Value) -> String {
 async fn every_recording_matches_or_is_explained() {
     let dir = recordings_dir();
     let index: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("index.json"))
-            .unwrap_or_else(|e| panic!("cannot read {}/index.json ({e}); set SKIFF_RECORDINGS", dir.display())),
+        &std::fs::read_to_string(dir.join("index.json")).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}/index.json ({e}); set SKIFF_RECORDINGS",
+                dir.display()
+            )
+        }),
     )
     .expect("index.json is JSON");
     let mut by_scenario: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -316,19 +427,31 @@ async fn every_recording_matches_or_is_explained() {
         for entry in steps {
             total += 1;
             let file = entry["file"].as_str().expect("file");
-            let rec: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(file)).expect("recording")).expect("json");
+            let rec: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join(file)).expect("recording"))
+                    .expect("json");
             let name = rec["name"].as_str().expect("name").to_string();
             let request = &rec["request"];
             let recorded = &rec["response"];
-            let is_watch = request["path"].as_str().unwrap_or_default().contains("watch=1");
+            let is_watch = request["path"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("watch=1");
+            // These two were sent with the ServiceAccount token from 12-auth/05.
+            let bearer =
+                if name == "auth/16-sa-token-forbidden" || name == "auth/17-sa-token-allowed" {
+                    map.get(REDACTED_TOKEN).cloned()
+                } else {
+                    None
+                };
             let sent = if is_watch {
                 let (sent, ()) = tokio::join!(
-                    send(&http, &base, request, &map),
+                    send(&http, &base, request, &map, None),
                     writes_during_watch(&http, &base, &name, &recorded["body"], &existing)
                 );
                 sent
             } else {
-                send(&http, &base, request, &map).await
+                send(&http, &base, request, &map, bearer.as_deref()).await
             };
             learn(&recorded["body"], &sent.body, &mut map);
             if let Some(n) = sent.body.pointer("/metadata/name").and_then(Value::as_str) {
@@ -342,15 +465,28 @@ async fn every_recording_matches_or_is_explained() {
             strip_specific(&name, &mut got);
             normalize(&mut want, "");
             normalize(&mut got, "");
-            let want_ct = recorded["headers"]["Content-Type"].as_str().unwrap_or_default();
+            let want_ct = recorded["headers"]["Content-Type"]
+                .as_str()
+                .unwrap_or_default();
             let difference = if recorded["status"].as_u64() != Some(sent.status as u64) {
-                Some(format!("status: recorded {}, here {}; body here {}", recorded["status"], sent.status, short(&sent.body)))
+                Some(format!(
+                    "status: recorded {}, here {}; body here {}",
+                    recorded["status"],
+                    sent.status,
+                    short(&sent.body)
+                ))
             } else if want_ct != sent.content_type {
-                Some(format!("content type: recorded {want_ct:?}, here {:?}", sent.content_type))
+                Some(format!(
+                    "content type: recorded {want_ct:?}, here {:?}",
+                    sent.content_type
+                ))
             } else {
                 first_difference(&want, &got, "")
             };
-            let reason = UNREPLAYABLE.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+            let reason = UNREPLAYABLE
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, r)| *r);
             match (difference, reason) {
                 (None, None) => matched += 1,
                 (None, Some(_)) => {
@@ -372,6 +508,13 @@ async fn every_recording_matches_or_is_explained() {
     if !explained_but_matching.is_empty() {
         println!("  listed as unreplayable but matching now (remove from the list): {explained_but_matching:?}");
     }
-    assert!(failures.is_empty(), "{} recordings do not match (see above)", failures.len());
-    assert!(explained_but_matching.is_empty(), "the unreplayable list is stale: {explained_but_matching:?}");
+    assert!(
+        failures.is_empty(),
+        "{} recordings do not match (see above)",
+        failures.len()
+    );
+    assert!(
+        explained_but_matching.is_empty(),
+        "the unreplayable list is stale: {explained_but_matching:?}"
+    );
 }
