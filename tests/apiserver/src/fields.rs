@@ -407,46 +407,50 @@ pub fn merge(live: &Value, config: &Value, schema: Schema) -> Value {
     }
 }
 
+/// structured-merge-diff's list merge: walk both lists; an item only in the
+/// live list stays where it is, config items lead once the live item at hand is
+/// also in the config, and whatever remains of either list follows.
 fn merge_list(live: &[Value], config: &[Value], list: &ListType, items: Schema) -> Vec<Value> {
     let key = |v: &Value, i: usize| item_element(list, v, i);
     let live_keys: Vec<Element> = live.iter().enumerate().map(|(i, v)| key(v, i)).collect();
     let config_keys: Vec<Element> = config.iter().enumerate().map(|(i, v)| key(v, i)).collect();
     let mut out = Vec::with_capacity(live.len().max(config.len()));
-    let mut emitted = vec![false; live.len()];
-    let (mut l, mut c) = (0, 0);
+    let mut live_done = vec![false; live.len()];
     let merged_item = |ci: usize, li: Option<usize>| match li {
         Some(li) if *list != ListType::Set => merge(&live[li], &config[ci], items),
         _ => config[ci].clone(),
     };
+    let take_config = |ci: usize, live_done: &mut Vec<bool>, out: &mut Vec<Value>| {
+        let li = live_keys.iter().position(|k| *k == config_keys[ci]);
+        if let Some(li) = li {
+            live_done[li] = true;
+        }
+        out.push(merged_item(ci, li));
+    };
+    let (mut l, mut c) = (0, 0);
     while l < live.len() || c < config.len() {
-        if l < live.len() && emitted[l] {
+        if l < live.len() && live_done[l] {
             l += 1;
             continue;
         }
-        if l < live.len() && c < config.len() && live_keys[l] == config_keys[c] {
-            out.push(merged_item(c, Some(l)));
-            emitted[l] = true;
-            l += 1;
-            c += 1;
-            continue;
-        }
-        if c < config.len() {
-            let in_live = live_keys.iter().position(|k| *k == config_keys[c]);
-            let live_item_wanted_later =
-                l < live.len() && config_keys[c..].iter().any(|k| *k == live_keys[l]);
-            if in_live.is_none() || l >= live.len() || live_item_wanted_later {
-                if let Some(li) = in_live {
-                    emitted[li] = true;
-                }
-                out.push(merged_item(c, in_live));
+        if l < live.len() && c < config.len() {
+            if live_keys[l] == config_keys[c] || config_keys[c..].contains(&live_keys[l]) {
+                take_config(c, &mut live_done, &mut out);
                 c += 1;
-                continue;
+            } else {
+                out.push(live[l].clone());
+                live_done[l] = true;
+                l += 1;
             }
+            continue;
         }
         if l < live.len() {
             out.push(live[l].clone());
-            emitted[l] = true;
+            live_done[l] = true;
             l += 1;
+        } else {
+            take_config(c, &mut live_done, &mut out);
+            c += 1;
         }
     }
     out
