@@ -101,6 +101,7 @@ struct ResourcePath {
 
 enum Route {
     Version,
+    OpenApi(String),
     Health,
     Api,
     Apis,
@@ -118,6 +119,7 @@ fn route(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Route 
         .collect();
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => return Route::Version,
+        ["openapi", "v3", rest @ ..] => return Route::OpenApi(rest.join("/")),
         ["healthz"] | ["readyz"] | ["livez"] => return Route::Health,
         ["api"] => return Route::Api,
         ["apis"] => return Route::Apis,
@@ -268,6 +270,23 @@ async fn dispatch(
     let aggregated = accepts(headers, "as=APIGroupDiscoveryList");
     match r {
         Route::Version => json_response(200, &discovery::version()),
+        Route::OpenApi(doc) => {
+            let state = shared.state.lock().expect("state lock");
+            if doc.is_empty() {
+                // The real server labels its index text/plain.
+                let mut r = json_response(200, &crate::openapi::root(&state));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                r
+            } else {
+                match crate::openapi::document(&state, &doc) {
+                    Some(d) => json_response(200, &d),
+                    None => error_response(ApiError::page_not_found()),
+                }
+            }
+        }
         Route::Health => text_response(200, "ok"),
         Route::Api | Route::Apis if aggregated => {
             if !accepts(headers, "v=v2;")
@@ -394,6 +413,10 @@ async fn resource(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        // The test server speaks JSON and YAML only; client-go then retries in JSON.
+        return Err(ApiError::unsupported_media_type());
+    }
     let opts = write_opts(q, headers);
     if *method == Method::POST && rp.name.is_none() && auth::is_review(&rt.group, &rt.plural) {
         let parsed = ops::parse_body(&body, &content_type).map_err(ApiError::bad_request)?;

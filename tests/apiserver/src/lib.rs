@@ -23,6 +23,7 @@ pub mod errors;
 pub mod fields;
 mod http;
 pub mod managed;
+pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod resources;
