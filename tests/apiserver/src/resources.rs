@@ -283,7 +283,7 @@ pub fn preferred_version(versions: &[Value]) -> String {
         .filter(|v| v["served"] == json!(true))
         .filter_map(|v| v["name"].as_str().map(String::from))
         .collect();
-    served.sort_by(|a, b| version_rank(b).cmp(&version_rank(a)));
+    served.sort_by_key(|v| std::cmp::Reverse(version_rank(v)));
     served.first().cloned().unwrap_or_default()
 }
 

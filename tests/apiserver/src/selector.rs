@@ -189,15 +189,13 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
     }
     let op_token = tokens[pos].clone();
     match op_token {
-        Token::End | Token::Comma => {
-            return Ok((
-                Requirement {
-                    key,
-                    op: Op::Exists,
-                },
-                pos,
-            ))
-        }
+        Token::End | Token::Comma => Ok((
+            Requirement {
+                key,
+                op: Op::Exists,
+            },
+            pos,
+        )),
         Token::Eq | Token::DoubleEq | Token::NotEq => {
             pos += 1;
             let value = match &tokens[pos] {
@@ -219,7 +217,7 @@ fn parse_requirement(tokens: &[Token], mut pos: usize) -> Result<(Requirement, u
             pos += 1;
             let n = match &tokens[pos] {
                 Token::Ident(v) => v.parse::<i64>().map_err(|_| {
-                    format!("for 'Gt', 'Lt' operators, the value must be an integer")
+                    "for 'Gt', 'Lt' operators, the value must be an integer".to_string()
                 })?,
                 t => return Err(format!("found '{}', expected: identifier", describe(t))),
             };

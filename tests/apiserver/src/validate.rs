@@ -60,11 +60,13 @@ pub fn validate(group: &str, kind: &str, obj: &Value, crd_schema: Option<&Value>
             causes.push(Cause::invalid("metadata.name", &json!(name), msg));
         }
     }
-    match (group, kind) {
-        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet") => {
-            workload(obj, &mut causes)
-        }
-        _ => {}
+    if group == "apps"
+        && matches!(
+            kind,
+            "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet"
+        )
+    {
+        workload(obj, &mut causes);
     }
     if let Some(schema) = crd_schema {
         let mut body = obj.clone();
