@@ -1245,3 +1245,199 @@ async fn runtime_watcher_and_dynamic_api_work_end_to_end() {
     assert_eq!(seen, Ok(true));
     c.cleanup().await;
 }
+
+/// One manifest of every kind the issue lists, namespaced ones in `ns`.
+fn every_kind(ns: &str, tag: &str) -> Vec<Value> {
+    let pod_spec = json!({"containers": [{"name": "c", "image": "busybox:1.36"}]});
+    let template = json!({"metadata": {"labels": {"app": tag}}, "spec": pod_spec});
+    let selector = json!({"matchLabels": {"app": tag}});
+    vec![
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": tag, "namespace": ns}, "data": {"a": "b"}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": tag, "namespace": ns}, "stringData": {"a": "b"}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": tag, "namespace": ns}, "spec": {"ports": [{"port": 80}]}}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": tag, "namespace": ns}}),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": tag, "namespace": ns}, "spec": pod_spec}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": tag, "namespace": ns}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": tag}, "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/tmp/x"}}}),
+        json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": tag, "namespace": ns}, "spec": {"hard": {"pods": "10"}}}),
+        json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": tag, "namespace": ns}, "spec": {"limits": [{"type": "Container", "default": {"cpu": "100m"}}]}}),
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": tag, "namespace": ns}, "involvedObject": {"kind": "Pod", "name": tag, "namespace": ns}, "reason": "Test", "message": "hello", "type": "Normal"}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": tag, "namespace": ns}, "spec": {"selector": selector, "template": template}}),
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": tag, "namespace": ns}, "spec": {"serviceName": tag, "selector": selector, "template": template}}),
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": tag, "namespace": ns}, "spec": {"selector": selector, "template": template}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": tag, "namespace": ns}, "spec": {"selector": selector, "template": template}}),
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": tag, "namespace": ns}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}),
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": tag, "namespace": ns}, "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": tag, "namespace": ns}, "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": tag, "port": {"number": 80}}}}]}}]}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": tag}, "spec": {"controller": "example.com/ingress"}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": tag, "namespace": ns}, "spec": {"podSelector": {}}}),
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": tag}, "provisioner": "example.com/disk"}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": tag, "namespace": ns}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": tag, "namespace": ns}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": tag}, "subjects": [{"kind": "ServiceAccount", "name": tag, "namespace": ns}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": tag}, "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": tag}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": tag}, "subjects": [{"kind": "ServiceAccount", "name": tag, "namespace": ns}]}),
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": tag, "namespace": ns}, "spec": {"minAvailable": 1, "selector": selector}}),
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": tag, "namespace": ns}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": tag}, "maxReplicas": 3}}),
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": tag, "namespace": ns}, "spec": {"holderIdentity": "me"}}),
+        json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": format!("v1.{tag}.example.com")}, "spec": {"group": format!("{tag}.example.com"), "version": "v1", "groupPriorityMinimum": 100, "versionPriority": 10, "service": {"name": tag, "namespace": ns}}}),
+    ]
+}
+
+#[tokio::test]
+async fn every_listed_kind_is_applied_read_listed_and_deleted() {
+    let c = cluster("kinds").await;
+    let discovery = Discovery::new(c.client.clone()).run().await.unwrap();
+    let tag = c.namespace.clone();
+    for manifest in every_kind(&c.namespace, &tag) {
+        let api_version = manifest["apiVersion"].as_str().unwrap();
+        let kind = manifest["kind"].as_str().unwrap();
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let (ar, caps) = discovery
+            .resolve_gvk(&GroupVersionKind::gvk(group, version, kind))
+            .unwrap_or_else(|| panic!("{kind} is served"));
+        let api: Api<DynamicObject> = match caps.scope {
+            Scope::Namespaced => Api::namespaced_with(c.client.clone(), &c.namespace, &ar),
+            Scope::Cluster => Api::all_with(c.client.clone(), &ar),
+        };
+        let name = manifest["metadata"]["name"].as_str().unwrap().to_string();
+        // A label, so that even a kind applied with nothing but its name has a
+        // field to own (the real server records no entry for an empty apply).
+        let mut manifest = manifest.clone();
+        manifest["metadata"]["labels"] = json!({"owner": "kinds"});
+        let obj: DynamicObject = serde_json::from_value(manifest).unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply("kinds").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {kind}: {e}"));
+        let got = api
+            .get(&name)
+            .await
+            .unwrap_or_else(|e| panic!("get {kind}: {e}"));
+        assert_eq!(
+            got.metadata.managed_fields.unwrap()[0].manager.as_deref(),
+            Some("kinds"),
+            "{kind}"
+        );
+        let listed = api.list(&ListParams::default()).await.unwrap();
+        assert!(
+            listed
+                .items
+                .iter()
+                .any(|i| i.metadata.name.as_deref() == Some(&name)),
+            "{kind} is listed"
+        );
+        api.delete(&name, &DeleteParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("delete {kind}: {e}"));
+    }
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn dry_run_update_stores_nothing() {
+    let c = cluster("dryrunput").await;
+    let cms = c.cms();
+    let created = cms
+        .create(
+            &PostParams::default(),
+            &cm("x", json!({}), json!({"a": "1"})),
+        )
+        .await
+        .unwrap();
+    let mut changed = created.clone();
+    changed.data = Some([("a".to_string(), "2".to_string())].into());
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let preview = cms.replace("x", &pp, &changed).await.unwrap();
+    assert_eq!(preview.data.unwrap()["a"], "2");
+    assert_eq!(cms.get("x").await.unwrap().data.unwrap()["a"], "1");
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn watches_end_at_timeout_seconds() {
+    let c = cluster("timeout").await;
+    let cms = c.cms();
+    let start = std::time::Instant::now();
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(2), "0")
+        .await
+        .unwrap()
+        .boxed();
+    while stream.try_next().await.unwrap().is_some() {}
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    c.cleanup().await;
+}
+
+#[tokio::test]
+async fn stand_ins_for_jobs_pods_statefulsets_and_daemonsets() {
+    let c = cluster("standins2").await;
+    let Some(server) = c.controls("standing in for kube-controller-manager and the kubelet") else {
+        return c.cleanup().await;
+    };
+    let ns = c.namespace.clone();
+    let tag = "w".to_string();
+    let discovery = Discovery::new(c.client.clone()).run().await.unwrap();
+    for manifest in every_kind(&ns, &tag) {
+        if !matches!(
+            manifest["kind"].as_str(),
+            Some("Job" | "Pod" | "StatefulSet" | "DaemonSet")
+        ) {
+            continue;
+        }
+        let (group, version) = manifest["apiVersion"]
+            .as_str()
+            .unwrap()
+            .split_once('/')
+            .unwrap_or(("", "v1"));
+        let (ar, _) = discovery
+            .resolve_gvk(&GroupVersionKind::gvk(
+                group,
+                version,
+                manifest["kind"].as_str().unwrap(),
+            ))
+            .unwrap();
+        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &ns, &ar);
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(manifest).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    server.set_job_finished(&ns, &tag, false).unwrap();
+    let job = server.object("batch/v1", "jobs", Some(&ns), &tag).unwrap();
+    assert_eq!(job["status"]["conditions"][1]["type"], "Failed");
+    server
+        .set_pod_state(&ns, &tag, "Running", false, 5)
+        .unwrap();
+    let pod = server.object("v1", "pods", Some(&ns), &tag).unwrap();
+    assert_eq!(
+        pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "CrashLoopBackOff"
+    );
+    server.set_statefulset_ready(&ns, &tag).unwrap();
+    assert_eq!(
+        server
+            .object("apps/v1", "statefulsets", Some(&ns), &tag)
+            .unwrap()["status"]["readyReplicas"],
+        1
+    );
+    server.set_daemonset_ready(&ns, &tag, 3).unwrap();
+    assert_eq!(
+        server
+            .object("apps/v1", "daemonsets", Some(&ns), &tag)
+            .unwrap()["status"]["numberReady"],
+        3
+    );
+    c.cleanup().await;
+}
