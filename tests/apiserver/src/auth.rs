@@ -486,13 +486,7 @@ pub fn bootstrap_rbac(state: &mut State) {
             "system:authenticated",
         ),
     ];
-    let opts = ops::WriteOpts {
-        dry_run: false,
-        field_manager: Some("kube-apiserver".into()),
-        agent_manager: "kube-apiserver".into(),
-        validation: ops::FieldValidation::Ignore,
-        force: false,
-    };
+    let opts = ops::WriteOpts::system("kube-apiserver");
     for (name, rules, group) in roles {
         let labels = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
         let annotations = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});

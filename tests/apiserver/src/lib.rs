@@ -325,13 +325,7 @@ impl TestApiServer {
         let current = ops::get(&state, &target).map_err(|e| format!("{e:?}"))?;
         let mut next = current.clone();
         next["status"] = status;
-        let opts = ops::WriteOpts {
-            dry_run: false,
-            field_manager: Some("kube-controller-manager".into()),
-            agent_manager: "kube-controller-manager".into(),
-            validation: ops::FieldValidation::Ignore,
-            force: false,
-        };
+        let opts = ops::WriteOpts::system("kube-controller-manager");
         ops::update(&mut state, &target, next, &opts)
             .map(|w| w.object)
             .map_err(|e| format!("{e:?}"))
@@ -354,55 +348,78 @@ impl TestApiServer {
         Ok((obj, g))
     }
 
-    /// Marks a Deployment rolled out and available, as the deployment controller would.
-    pub fn set_deployment_ready(&self, ns: &str, name: &str) -> Result<(), String> {
+    /// Writes a Deployment status as the deployment controller would: how
+    /// many replicas are updated and ready, and the Progressing condition.
+    fn deployment_status(
+        &self,
+        ns: &str,
+        name: &str,
+        updated: bool,
+        ready: bool,
+        progressing: (&str, &str, &str),
+    ) -> Result<(), String> {
         let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
         let r = obj
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
             .unwrap_or(1);
+        let (updated, ready) = (if updated { r } else { 0 }, if ready { r } else { 0 });
         let t = ops::now();
-        self.set_status("apps/v1", "deployments", Some(ns), name, json!({
-            "observedGeneration": g, "replicas": r, "updatedReplicas": r, "readyReplicas": r, "availableReplicas": r,
-            "conditions": [
-                {"type": "Available", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
-                {"type": "Progressing", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"{name}\" has successfully progressed.")}
-            ]}))?;
-        Ok(())
+        let available = if ready == r {
+            json!({"type": "Available", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."})
+        } else {
+            json!({"type": "Available", "status": "False", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."})
+        };
+        let (status, reason, message) = progressing;
+        let mut s = json!({"observedGeneration": g, "replicas": r, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
+            "conditions": [available, {"type": "Progressing", "status": status, "lastUpdateTime": t, "lastTransitionTime": t, "reason": reason,
+                "message": format!("ReplicaSet \"{name}\" {message}.")}]});
+        if ready < r {
+            s["unavailableReplicas"] = json!(r - ready);
+        }
+        self.set_status("apps/v1", "deployments", Some(ns), name, s)
+            .map(|_| ())
+    }
+
+    /// Marks a Deployment rolled out and available.
+    pub fn set_deployment_ready(&self, ns: &str, name: &str) -> Result<(), String> {
+        self.deployment_status(
+            ns,
+            name,
+            true,
+            true,
+            (
+                "True",
+                "NewReplicaSetAvailable",
+                "has successfully progressed",
+            ),
+        )
     }
 
     /// Marks a Deployment as rolling out (updated replicas not yet available).
     pub fn set_deployment_progressing(&self, ns: &str, name: &str) -> Result<(), String> {
-        let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
-        let r = obj
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        let t = ops::now();
-        self.set_status("apps/v1", "deployments", Some(ns), name, json!({
-            "observedGeneration": g, "replicas": r, "updatedReplicas": 0, "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": r,
-            "conditions": [
-                {"type": "Available", "status": "False", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."},
-                {"type": "Progressing", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "ReplicaSetUpdated", "message": format!("ReplicaSet \"{name}\" is progressing.")}
-            ]}))?;
-        Ok(())
+        self.deployment_status(
+            ns,
+            name,
+            false,
+            false,
+            ("True", "ReplicaSetUpdated", "is progressing"),
+        )
     }
 
     /// Marks a Deployment's rollout failed (ProgressDeadlineExceeded).
     pub fn set_deployment_failed(&self, ns: &str, name: &str) -> Result<(), String> {
-        let (obj, g) = self.generation("apps/v1", "deployments", ns, name)?;
-        let r = obj
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        let t = ops::now();
-        self.set_status("apps/v1", "deployments", Some(ns), name, json!({
-            "observedGeneration": g, "replicas": r, "updatedReplicas": r, "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": r,
-            "conditions": [
-                {"type": "Available", "status": "False", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."},
-                {"type": "Progressing", "status": "False", "lastUpdateTime": t, "lastTransitionTime": t, "reason": "ProgressDeadlineExceeded", "message": format!("ReplicaSet \"{name}\" has timed out progressing.")}
-            ]}))?;
-        Ok(())
+        self.deployment_status(
+            ns,
+            name,
+            true,
+            false,
+            (
+                "False",
+                "ProgressDeadlineExceeded",
+                "has timed out progressing",
+            ),
+        )
     }
 
     /// Marks a StatefulSet's replicas ready and current.
@@ -522,13 +539,7 @@ fn bootstrap(shared: &Shared) {
         return;
     };
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        let opts = ops::WriteOpts {
-            dry_run: false,
-            field_manager: Some("kube-apiserver".into()),
-            agent_manager: "kube-apiserver".into(),
-            validation: ops::FieldValidation::Ignore,
-            force: false,
-        };
+        let opts = ops::WriteOpts::system("kube-apiserver");
         let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
         let _ = ops::create(&mut state, rt.clone(), None, body, &opts);
     }

@@ -36,6 +36,17 @@ pub struct WriteOpts {
 }
 
 impl WriteOpts {
+    /// A write by one of the cluster's own components, without validation warnings.
+    pub fn system(manager: &str) -> WriteOpts {
+        WriteOpts {
+            dry_run: false,
+            field_manager: Some(manager.into()),
+            agent_manager: manager.into(),
+            validation: FieldValidation::Ignore,
+            force: false,
+        }
+    }
+
     pub fn manager(&self) -> &str {
         self.field_manager.as_deref().unwrap_or(&self.agent_manager)
     }
@@ -590,23 +601,27 @@ pub fn update(
     let old = state
         .get(&target.rt.storage_key(), &target.key())
         .ok_or_else(|| ApiError::not_found(&target.subject()))?;
-    let rv = body
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !rv.is_empty()
-        && Some(rv)
-            != old
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-    {
-        return Err(ApiError::conflict(&target.subject()));
-    }
+    check_resource_version(&body, &old, target)?;
     let mut body = body;
     let warnings = unknown_fields(&target.rt, &mut body, opts.validation)?;
     let mut written = write_update(state, target, &old, body, opts, Mode::Update)?;
     written.warnings = warnings;
     Ok(written)
+}
+
+/// A resourceVersion in the written object is a precondition: it must be the stored one.
+fn check_resource_version(written: &Value, stored: &Value, target: &Target) -> ApiResult<()> {
+    let rv = |v: &Value| {
+        v.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    match rv(written) {
+        Some(w) if !w.is_empty() && Some(&w) != rv(stored).as_ref() => {
+            Err(ApiError::conflict(&target.subject()))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(PartialEq)]
@@ -869,18 +884,7 @@ pub fn patch(
             .map_err(ApiError::bad_request)?,
         PatchKind::Apply => unreachable!("handled above"),
     };
-    let rv = patched
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !rv.is_empty()
-        && Some(rv)
-            != old
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-    {
-        return Err(ApiError::conflict(&target.subject()));
-    }
+    check_resource_version(&patched, &old, target)?;
     let warnings = unknown_fields(&target.rt, &mut patched, opts.validation)?;
     let mut written = write_update(state, target, &old, patched, opts, Mode::Update)?;
     written.warnings = warnings;
