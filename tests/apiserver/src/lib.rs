@@ -32,6 +32,9 @@ pub mod selector;
 pub mod store;
 pub mod table;
 pub mod validate;
+/// YAML read as the API server reads it; one file shared with skiff's render
+/// stage, which reads manifests the way kubectl does (the same go-yaml rules).
+#[path = "../../../src/render/yaml.rs"]
 pub mod yaml;
 
 use serde_json::{json, Value};

@@ -1,7 +1,12 @@
-//! YAML → JSON the way the API server reads `application/apply-patch+yaml` and
-//! `application/yaml` bodies (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 scalar
+//! YAML → JSON the way Kubernetes tooling reads it (sigs.k8s.io/yaml over
+//! go-yaml v2, which both kubectl and the API server use): YAML 1.1 scalar
 //! resolution, so a plain `0644` is the integer 420 and a plain `on` is `true`,
-//! while any quoted scalar stays a string.
+//! while any quoted scalar stays a string. serde_yaml cannot do this (it reads
+//! `0644` as the string "0644"), so this reads saphyr's parser events, which
+//! carry each scalar's style.
+//!
+//! This file is also compiled into the test API server (`#[path]` include), so
+//! it depends on nothing but saphyr-parser and serde_json.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
