@@ -2,4 +2,5 @@
 //! resolves an application's revision to a commit, and the [`tree::Tree`]
 //! through which the render stage reads that commit's files.
 
+pub mod git;
 pub mod tree;
