@@ -72,7 +72,7 @@ pub struct RepoCache {
 #[derive(Default)]
 struct RemoteState {
     /// The remote's refs as last listed, and when.
-    listed: Option<(Instant, Vec<(String, Oid)>, Option<String>)>,
+    listed: Option<Listing>,
 }
 
 /// Refs listed less than this long ago are reused without asking the remote
