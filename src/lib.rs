@@ -7,5 +7,11 @@
 
 pub mod application;
 pub mod cli;
+pub mod controller;
+pub mod diff;
+pub mod health;
+pub mod metrics;
 pub mod render;
 pub mod source;
+pub mod sync;
+pub mod web;

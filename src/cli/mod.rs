@@ -16,12 +16,72 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the controller (in-cluster config, or KUBECONFIG).
+    Controller(ControllerArgs),
     /// Print what skiff would apply for a directory of manifests.
     Render(RenderArgs),
     /// Print the Application CustomResourceDefinition as YAML.
     Crd,
     /// Print skiff's version.
     Version,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ControllerArgs {
+    /// Watch Applications in this namespace only (default: every namespace).
+    #[arg(long, env = "SKIFF_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// skiff's own namespace, which holds repository Secrets (default: the pod's namespace, else skiff-system).
+    #[arg(long, env = "SKIFF_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the metrics and health listener.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "SKIFF_LISTEN")]
+    pub listen: String,
+    /// Seconds between reconciles of an unchanged Application (±10% jitter).
+    #[arg(long, default_value_t = 120, env = "SKIFF_REQUEUE_SECONDS")]
+    pub requeue_seconds: u64,
+    /// Where the git mirrors live.
+    #[arg(long, default_value = "/tmp/skiff/repos", env = "SKIFF_CACHE_DIR")]
+    pub cache_dir: PathBuf,
+}
+
+impl ControllerArgs {
+    /// The namespace skiff runs in: the flag, else the pod's, else skiff-system.
+    pub fn skiff_namespace(&self) -> String {
+        if let Some(ns) = &self.namespace {
+            return ns.clone();
+        }
+        std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "skiff-system".into())
+    }
+}
+
+/// Runs the controller and its listener until the process is stopped.
+pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Result<(), String> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let app = crate::web::router(crate::web::WebState { metrics: metrics.clone(), ready: ready.clone() });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let config = crate::controller::Config {
+        watch_namespace: args.watch_namespace.clone(),
+        skiff_namespace: args.skiff_namespace(),
+        requeue: std::time::Duration::from_secs(args.requeue_seconds.max(1)),
+        cache_dir: args.cache_dir.clone(),
+    };
+    tracing::info!(listen = %args.listen, skiff_namespace = %config.skiff_namespace, "skiff controller starting");
+    let ctx = Arc::new(crate::controller::Context::new(client, config, metrics));
+    crate::controller::run(ctx, ready).await;
+    Ok(())
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,6 +102,12 @@ pub struct RenderArgs {
 /// Runs a command; the error is printed by `main` and makes the exit code 1.
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Controller(args) => {
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|e| format!("no cluster to talk to (in-cluster config or KUBECONFIG): {e}"))?;
+            run_controller(client, args).await
+        }
         Command::Version => {
             println!("skiff {}", env!("CARGO_PKG_VERSION"));
             Ok(())

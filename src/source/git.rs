@@ -50,7 +50,7 @@ pub enum GitError {
     Git { repo: String, message: String },
 }
 
-/// Called for every request to a remote: (normalised repo, request type, duration, ok).
+/// Called for every request to a remote: (repository URL, request type, duration, ok).
 pub type GitObserver = Arc<dyn Fn(&str, &str, Duration, bool) + Send + Sync>;
 
 /// The commit a revision resolved to.
@@ -304,7 +304,7 @@ fn resolve_blocking(
                 Ok((refs, default))
             });
             if let Some(obs) = observer {
-                obs(key, "ls-remote", start.elapsed(), result.is_ok());
+                obs(url, "ls-remote", start.elapsed(), result.is_ok());
             }
             let (refs, default) = result.map_err(|e| classify(key, &e, "listing refs"))?;
             (Instant::now(), refs, default)
@@ -363,7 +363,7 @@ fn resolve_blocking(
         let specs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
         let result = remote.fetch(&specs, Some(&mut opts), None);
         if let Some(obs) = observer {
-            obs(key, "fetch", start.elapsed(), result.is_ok());
+            obs(url, "fetch", start.elapsed(), result.is_ok());
         }
         result.map_err(|e| classify(key, &e, "fetching"))?;
         fetched = true;

@@ -2,5 +2,6 @@
 //! resolves an application's revision to a commit, and the [`tree::Tree`]
 //! through which the render stage reads that commit's files.
 
+pub mod creds;
 pub mod git;
 pub mod tree;

@@ -1,0 +1,63 @@
+//! Diff: is a live object what applying the rendered one would leave? The
+//! prediction comes from a server-side-apply dry run, so server defaults and
+//! fields other managers own are not differences.
+
+use serde_json::Value;
+
+/// Per-resource comparison result, in Argo CD's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceSync {
+    Synced,
+    OutOfSync,
+    Missing,
+}
+
+impl ResourceSync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceSync::Synced => "Synced",
+            ResourceSync::OutOfSync => "OutOfSync",
+            ResourceSync::Missing => "OutOfSync",
+        }
+    }
+}
+
+/// The object without what the server changes on every write.
+fn comparable(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in ["resourceVersion", "generation", "managedFields", "creationTimestamp", "uid", "selfLink"] {
+                meta.remove(k);
+            }
+        }
+    }
+    v
+}
+
+/// Compares the live object with the dry-run prediction of applying the rendered one.
+pub fn compare(live: Option<&Value>, predicted: Option<&Value>) -> ResourceSync {
+    match (live, predicted) {
+        (None, _) => ResourceSync::Missing,
+        (Some(_), None) => ResourceSync::OutOfSync,
+        (Some(l), Some(p)) if comparable(l) == comparable(p) => ResourceSync::Synced,
+        _ => ResourceSync::OutOfSync,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_bookkeeping_is_not_a_difference() {
+        let live = json!({"metadata": {"name": "a", "resourceVersion": "1", "managedFields": []}, "data": {"k": "v"}, "status": {"x": 1}});
+        let same = json!({"metadata": {"name": "a", "resourceVersion": "2"}, "data": {"k": "v"}});
+        let changed = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert_eq!(compare(Some(&live), Some(&same)), ResourceSync::Synced);
+        assert_eq!(compare(Some(&live), Some(&changed)), ResourceSync::OutOfSync);
+        assert_eq!(compare(None, Some(&same)), ResourceSync::Missing);
+    }
+}
