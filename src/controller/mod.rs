@@ -79,23 +79,19 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
-    // Deleted Applications take their metric series with them.
+    // A second watch of Applications: deleted ones take their metric series
+    // with them, and the first complete listing makes skiff ready.
     let metrics = ctx.metrics.clone();
-    let deletions = watcher(apps.clone(), watcher::Config::default()).for_each(move |event| {
-        if let Ok(watcher::Event::Delete(app)) = event {
-            metrics.forget_app(&app.namespace().unwrap_or_default(), &app.name_any());
+    let lifecycle = watcher(apps.clone(), watcher::Config::default()).for_each(move |event| {
+        match event {
+            Ok(watcher::Event::Delete(app)) => metrics.forget_app(&app.namespace().unwrap_or_default(), &app.name_any()),
+            Ok(watcher::Event::InitDone) => ready.store(true, Ordering::SeqCst),
+            _ => {}
         }
         futures::future::ready(())
     });
-    tokio::spawn(deletions);
-    let controller = Controller::new(apps, watcher::Config::default());
-    let store = controller.store();
-    tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            ready.store(true, Ordering::SeqCst);
-        }
-    });
-    controller
+    tokio::spawn(lifecycle);
+    Controller::new(apps, watcher::Config::default())
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {

@@ -1,0 +1,167 @@
+//! Shared pieces of skiff's end-to-end tests: a cluster (the test API server,
+//! or the one `SKIFF_TEST_KUBECONFIG` names), a git repository to commit to,
+//! and a running controller.
+#![allow(dead_code)]
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::Client;
+use serde_json::{json, Value};
+use skiff::application::Application;
+use skiff_test_apiserver::TestApiServer;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Cluster {
+    pub client: Client,
+    pub server: Option<TestApiServer>,
+}
+
+pub async fn cluster() -> Cluster {
+    let cluster = match std::env::var("SKIFF_TEST_KUBECONFIG") {
+        Ok(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("SKIFF_TEST_KUBECONFIG is readable");
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("kubeconfig");
+            Cluster { client: Client::try_from(config).expect("client"), server: None }
+        }
+        Err(_) => {
+            let server = TestApiServer::start().await;
+            Cluster { client: server.client(), server: Some(server) }
+        }
+    };
+    let crd: CustomResourceDefinition =
+        serde_json::from_value(skiff::render::yaml::parse_documents(&skiff::application::crd_yaml()).unwrap().remove(0)).unwrap();
+    Api::<CustomResourceDefinition>::all(cluster.client.clone())
+        .patch("applications.skiff.dev", &PatchParams::apply("skiff-tests").force(), &Patch::Apply(&crd))
+        .await
+        .expect("install the Application CRD");
+    cluster
+}
+
+pub async fn namespace(client: &Client, name: &str) {
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    Api::<Namespace>::all(client.clone())
+        .patch(name, &PatchParams::apply("skiff-tests").force(), &Patch::Apply(&ns))
+        .await
+        .expect("create namespace");
+}
+
+/// A git repository on disk that tests commit to (through git2, no git binary).
+pub struct Upstream {
+    pub dir: tempfile::TempDir,
+    pub repo: git2::Repository,
+}
+
+impl Upstream {
+    pub fn new() -> Upstream {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        repo.set_head("refs/heads/main").unwrap();
+        Upstream { dir, repo }
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    /// Commits `files` (path → Some(content) or None to delete) on main; returns the SHA.
+    pub fn commit(&self, files: &[(&str, Option<&str>)], message: &str) -> String {
+        let parent = self.repo.find_reference("refs/heads/main").ok().and_then(|r| r.peel_to_commit().ok());
+        let mut index = git2::Index::new().unwrap();
+        if let Some(p) = &parent {
+            index.read_tree(&p.tree().unwrap()).unwrap();
+        }
+        for (path, content) in files {
+            match content {
+                Some(text) => {
+                    let id = self.repo.blob(text.as_bytes()).unwrap();
+                    index
+                        .add(&git2::IndexEntry {
+                            ctime: git2::IndexTime::new(0, 0),
+                            mtime: git2::IndexTime::new(0, 0),
+                            dev: 0,
+                            ino: 0,
+                            mode: 0o100644,
+                            uid: 0,
+                            gid: 0,
+                            file_size: text.len() as u32,
+                            id,
+                            flags: 0,
+                            flags_extended: 0,
+                            path: path.as_bytes().to_vec(),
+                        })
+                        .unwrap();
+                }
+                None => index.remove_path(Path::new(path)).unwrap(),
+            }
+        }
+        let tree = self.repo.find_tree(index.write_tree_to(&self.repo).unwrap()).unwrap();
+        let sig = git2::Signature::now("skiff tests", "tests@skiff.dev").unwrap();
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        self.repo.commit(Some("refs/heads/main"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
+    }
+}
+
+/// A free port on 127.0.0.1 for the controller's listener.
+pub fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// Starts the controller against `client`; returns its listener address.
+pub fn start_controller(client: &Client, skiff_namespace: &str, requeue_seconds: u64) -> (String, tempfile::TempDir) {
+    let cache = tempfile::tempdir().unwrap();
+    let listen = free_addr();
+    let args = skiff::cli::ControllerArgs {
+        watch_namespace: None,
+        namespace: Some(skiff_namespace.to_string()),
+        listen: listen.clone(),
+        requeue_seconds,
+        cache_dir: cache.path().to_path_buf(),
+    };
+    let client = client.clone();
+    tokio::spawn(async move {
+        skiff::cli::run_controller(client, args).await.expect("controller runs");
+    });
+    (listen, cache)
+}
+
+pub fn application(name: &str, repo_url: &str, path: &str, dest_namespace: &str, automated: bool) -> Application {
+    let mut spec = json!({
+        "source": {"repoURL": repo_url, "path": path, "targetRevision": "main"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_namespace},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}
+    });
+    if automated {
+        spec["syncPolicy"]["automated"] = json!({"prune": false, "selfHeal": true});
+    }
+    serde_json::from_value(json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "metadata": {"name": name}, "spec": spec})).unwrap()
+}
+
+/// Polls `check` every 100 ms for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs}s waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn app_status(api: &Api<Application>, name: &str) -> Value {
+    api.get(name)
+        .await
+        .ok()
+        .and_then(|a| a.status)
+        .map(|s| serde_json::to_value(s).unwrap())
+        .unwrap_or(Value::Null)
+}
