@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use skiff::application::Application;
 use support::*;
 
-const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n";
+const CM: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: hello\n";
 const DEPLOY: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -35,10 +36,21 @@ async fn an_application_is_applied_and_follows_new_commits() {
     namespace(&c.client, "skiff-system").await;
     namespace(&c.client, "apps").await;
     let up = Upstream::new();
-    let first = up.commit(&[("guestbook/cm.yaml", Some(CM)), ("guestbook/deploy.yaml", Some(DEPLOY))], "first");
+    let first = up.commit(
+        &[
+            ("guestbook/cm.yaml", Some(CM)),
+            ("guestbook/deploy.yaml", Some(DEPLOY)),
+        ],
+        "first",
+    );
     let (listen, _cache) = start_controller(&c.client, "skiff-system", 1);
     let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
-    apps.create(&PostParams::default(), &application("guestbook", &up.url(), "guestbook", "guestbook", true)).await.unwrap();
+    apps.create(
+        &PostParams::default(),
+        &application("guestbook", &up.url(), "guestbook", "guestbook", true),
+    )
+    .await
+    .unwrap();
 
     let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "guestbook");
     let cm = eventually("the ConfigMap is applied", 30, || {
@@ -47,18 +59,34 @@ async fn an_application_is_applied_and_follows_new_commits() {
     })
     .await;
     let annotations = cm.metadata.annotations.clone().unwrap_or_default();
-    assert_eq!(annotations["skiff.dev/tracking-id"], "apps_guestbook:/ConfigMap:guestbook/settings");
-    let managers: Vec<String> = cm.metadata.managed_fields.unwrap().iter().filter_map(|m| m.manager.clone()).collect();
+    assert_eq!(
+        annotations["skiff.dev/tracking-id"],
+        "apps_guestbook:/ConfigMap:guestbook/settings"
+    );
+    let managers: Vec<String> = cm
+        .metadata
+        .managed_fields
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
     assert!(managers.contains(&"skiff".to_string()), "{managers:?}");
-    let deploy = Api::<Deployment>::namespaced(c.client.clone(), "guestbook").get("web").await.unwrap();
-    assert_eq!(deploy.metadata.annotations.unwrap()["skiff.dev/tracking-id"], "apps_guestbook:apps/Deployment:guestbook/web");
+    let deploy = Api::<Deployment>::namespaced(c.client.clone(), "guestbook")
+        .get("web")
+        .await
+        .unwrap();
+    assert_eq!(
+        deploy.metadata.annotations.unwrap()["skiff.dev/tracking-id"],
+        "apps_guestbook:apps/Deployment:guestbook/web"
+    );
 
     let status = eventually("the app reports Synced at the first commit", 30, || {
         let apps = apps.clone();
         let first = first.clone();
         async move {
             let s = app_status(&apps, "guestbook").await;
-            (s["sync"]["status"] == "Synced" && s["sync"]["revision"] == first.as_str()).then_some(s)
+            (s["sync"]["status"] == "Synced" && s["sync"]["revision"] == first.as_str())
+                .then_some(s)
         }
     })
     .await;
@@ -67,10 +95,18 @@ async fn an_application_is_applied_and_follows_new_commits() {
     assert_eq!(status["resources"].as_array().unwrap().len(), 2);
 
     // A new commit is applied at the new revision.
-    let second = up.commit(&[("guestbook/cm.yaml", Some(&CM.replace("hello", "bonjour")))], "second");
+    let second = up.commit(
+        &[("guestbook/cm.yaml", Some(&CM.replace("hello", "bonjour")))],
+        "second",
+    );
     eventually("the new commit is applied", 30, || {
         let cms = cms.clone();
-        async move { cms.get("settings").await.ok().filter(|cm| cm.data.as_ref().unwrap()["greeting"] == "bonjour") }
+        async move {
+            cms.get("settings")
+                .await
+                .ok()
+                .filter(|cm| cm.data.as_ref().unwrap()["greeting"] == "bonjour")
+        }
     })
     .await;
     let status = eventually("the status names the new revision", 30, || {
@@ -78,7 +114,8 @@ async fn an_application_is_applied_and_follows_new_commits() {
         let second = second.clone();
         async move {
             let s = app_status(&apps, "guestbook").await;
-            (s["sync"]["revision"] == second.as_str() && s["sync"]["status"] == "Synced").then_some(s)
+            (s["sync"]["revision"] == second.as_str() && s["sync"]["status"] == "Synced")
+                .then_some(s)
         }
     })
     .await;
@@ -90,18 +127,38 @@ async fn an_application_is_applied_and_follows_new_commits() {
         .body(vec![])
         .unwrap();
     let table: Value = c.client.request(req).await.unwrap();
-    let columns: Vec<&str> = table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(columns, ["Name", "Sync", "Health", "Revision", "Age"]);
     assert_eq!(table["rows"][0]["cells"][1], "Synced");
     assert_eq!(table["rows"][0]["cells"][3], second.as_str());
 
     // Metrics say so too.
-    let text = reqwest::get(format!("http://{listen}/metrics")).await.unwrap().text().await.unwrap();
-    let line = text.lines().find(|l| l.starts_with("argocd_app_info{") && l.contains("name=\"guestbook\"")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("sync_status=\"Synced\"") && line.contains("autosync_enabled=\"true\"") && line.contains("dest_namespace=\"guestbook\""), "{line}");
+    let text = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("argocd_app_info{") && l.contains("name=\"guestbook\""))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("sync_status=\"Synced\"")
+            && line.contains("autosync_enabled=\"true\"")
+            && line.contains("dest_namespace=\"guestbook\""),
+        "{line}"
+    );
     assert!(text.contains("argocd_app_sync_total{namespace=\"apps\",name=\"guestbook\",project=\"default\",dest_server=\"https://kubernetes.default.svc\",phase=\"Succeeded\",dry_run=\"false\"}"), "{text}");
     assert!(text.contains("argocd_git_request_total{repo="), "{text}");
-    let ready = reqwest::get(format!("http://{listen}/readyz")).await.unwrap();
+    let ready = reqwest::get(format!("http://{listen}/readyz"))
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
 
     // Deleting the app removes its series.
@@ -109,7 +166,12 @@ async fn an_application_is_applied_and_follows_new_commits() {
     eventually("the deleted app's series are gone", 30, || {
         let listen = listen.clone();
         async move {
-            let text = reqwest::get(format!("http://{listen}/metrics")).await.ok()?.text().await.ok()?;
+            let text = reqwest::get(format!("http://{listen}/metrics"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
             (!text.contains("name=\"guestbook\"")).then_some(())
         }
     })
@@ -125,24 +187,45 @@ async fn without_automated_sync_the_app_is_out_of_sync_until_asked() {
     up.commit(&[("app/cm.yaml", Some(CM))], "first");
     let (_listen, _cache) = start_controller(&c.client, "skiff-system", 1);
     let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
-    apps.create(&PostParams::default(), &application("manual", &up.url(), "app", "manual", false)).await.unwrap();
+    apps.create(
+        &PostParams::default(),
+        &application("manual", &up.url(), "app", "manual", false),
+    )
+    .await
+    .unwrap();
     eventually("the app is OutOfSync", 30, || {
         let apps = apps.clone();
         async move { (app_status(&apps, "manual").await["sync"]["status"] == "OutOfSync").then_some(()) }
     })
     .await;
     let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "manual");
-    assert!(cms.get_opt("settings").await.map(|o| o.is_none()).unwrap_or(true), "nothing applied without a sync");
+    assert!(
+        cms.get_opt("settings")
+            .await
+            .map(|o| o.is_none())
+            .unwrap_or(true),
+        "nothing applied without a sync"
+    );
     let patch = json!({"metadata": {"annotations": {"skiff.dev/sync": "now"}}});
-    apps.patch("manual", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
-    eventually("the manual sync applies and the annotation is removed", 30, || {
-        let (apps, cms) = (apps.clone(), cms.clone());
-        async move {
-            let applied = cms.get_opt("settings").await.ok().flatten().is_some();
-            let app = apps.get("manual").await.ok()?;
-            let cleared = !app.metadata.annotations.unwrap_or_default().contains_key("skiff.dev/sync");
-            (applied && cleared && app.status?.sync.status == "Synced").then_some(())
-        }
-    })
+    apps.patch("manual", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    eventually(
+        "the manual sync applies and the annotation is removed",
+        30,
+        || {
+            let (apps, cms) = (apps.clone(), cms.clone());
+            async move {
+                let applied = cms.get_opt("settings").await.ok().flatten().is_some();
+                let app = apps.get("manual").await.ok()?;
+                let cleared = !app
+                    .metadata
+                    .annotations
+                    .unwrap_or_default()
+                    .contains_key("skiff.dev/sync");
+                (applied && cleared && app.status?.sync.status == "Synced").then_some(())
+            }
+        },
+    )
     .await;
 }

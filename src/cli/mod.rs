@@ -68,7 +68,10 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let app = crate::web::router(crate::web::WebState { metrics: metrics.clone(), ready: ready.clone() });
+    let app = crate::web::router(crate::web::WebState {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -103,9 +106,9 @@ pub struct RenderArgs {
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Controller(args) => {
-            let client = kube::Client::try_default()
-                .await
-                .map_err(|e| format!("no cluster to talk to (in-cluster config or KUBECONFIG): {e}"))?;
+            let client = kube::Client::try_default().await.map_err(|e| {
+                format!("no cluster to talk to (in-cluster config or KUBECONFIG): {e}")
+            })?;
             run_controller(client, args).await
         }
         Command::Version => {

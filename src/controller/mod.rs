@@ -3,8 +3,9 @@
 //! writes the status. `reconcile` is plumbing; the steps live in their stages.
 
 use crate::application::{
-    Application, ApplicationCondition, ApplicationStatus, HealthStatus, OperationState, ResourceResult, ResourceStatus,
-    RevisionHistory, SyncOperationResult, SyncStatus, LOCAL_NAME, LOCAL_SERVER,
+    Application, ApplicationCondition, ApplicationStatus, HealthStatus, OperationState,
+    ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, LOCAL_NAME,
+    LOCAL_SERVER,
 };
 use crate::diff::{self, ResourceSync};
 use crate::health::{self, Health};
@@ -57,7 +58,8 @@ pub enum Error {
 impl Context {
     pub fn new(client: Client, config: Config, metrics: Arc<Metrics>) -> Context {
         let m = metrics.clone();
-        let observer: crate::source::git::GitObserver = Arc::new(move |url, kind, took, _ok| m.observe_git(url, kind, took));
+        let observer: crate::source::git::GitObserver =
+            Arc::new(move |url, kind, took, _ok| m.observe_git(url, kind, took));
         Context {
             repos: RepoCache::new(&config.cache_dir, Some(observer)),
             kinds: Kinds::default(),
@@ -69,7 +71,9 @@ impl Context {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Runs the controller until the process ends; `ready` turns true once the
@@ -84,7 +88,9 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
     let metrics = ctx.metrics.clone();
     let lifecycle = watcher(apps.clone(), watcher::Config::default()).for_each(move |event| {
         match event {
-            Ok(watcher::Event::Delete(app)) => metrics.forget_app(&app.namespace().unwrap_or_default(), &app.name_any()),
+            Ok(watcher::Event::Delete(app)) => {
+                metrics.forget_app(&app.namespace().unwrap_or_default(), &app.name_any())
+            }
             Ok(watcher::Event::InitDone) => ready.store(true, Ordering::SeqCst),
             _ => {}
         }
@@ -114,8 +120,14 @@ async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action, E
     let span = tracing::info_span!("reconcile", app = %app.name_any(), namespace = %app.namespace().unwrap_or_default());
     let _enter = span.enter();
     let result = process(&app, &ctx).await;
-    let dest = app.spec.destination.server.clone().unwrap_or_else(|| LOCAL_SERVER.into());
-    ctx.metrics.observe_reconcile(&app.namespace().unwrap_or_default(), &dest, start.elapsed());
+    let dest = app
+        .spec
+        .destination
+        .server
+        .clone()
+        .unwrap_or_else(|| LOCAL_SERVER.into());
+    ctx.metrics
+        .observe_reconcile(&app.namespace().unwrap_or_default(), &dest, start.elapsed());
     result.map(|_| Action::requeue(jittered(ctx.config.requeue)))
 }
 
@@ -131,7 +143,10 @@ struct Stop {
 }
 
 fn stop(kind: &'static str, message: impl Into<String>) -> Stop {
-    Stop { kind, message: message.into() }
+    Stop {
+        kind,
+        message: message.into(),
+    }
 }
 
 /// What the pipeline learned about one app in this pass.
@@ -150,7 +165,9 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
     let namespace = app.namespace().unwrap_or_default();
     let name = app.name_any();
     let annotations = app.annotations();
-    let refresh = REFRESH_ANNOTATIONS.iter().any(|a| annotations.contains_key(*a));
+    let refresh = REFRESH_ANNOTATIONS
+        .iter()
+        .any(|a| annotations.contains_key(*a));
     let manual_sync = annotations.contains_key(SYNC_ANNOTATION);
 
     let mut pass = Pass::default();
@@ -162,11 +179,16 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
     if status_differs(&previous, &status) {
         let mut status = status.clone();
         status.reconciled_at = Some(now());
-        let body = json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "status": status});
+        let body =
+            json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "status": status});
         let api: Api<Application> = Api::namespaced(ctx.client.clone(), &namespace);
-        api.patch_status(&name, &PatchParams::apply(sync::FIELD_MANAGER).force(), &Patch::Apply(&body))
-            .await
-            .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
+        api.patch_status(
+            &name,
+            &PatchParams::apply(sync::FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
     }
     if refresh || manual_sync {
         let mut remove = serde_json::Map::new();
@@ -177,7 +199,10 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
         }
         let api: Api<Application> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = json!({"metadata": {"annotations": remove}});
-        if let Err(e) = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        if let Err(e) = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             tracing::warn!(error = %e, "could not remove the handled annotations");
         }
     }
@@ -185,9 +210,19 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
         namespace,
         name,
         project: app.spec.project.clone(),
-        autosync_enabled: app.spec.sync_policy.as_ref().is_some_and(|p| p.automated.is_some()).to_string(),
+        autosync_enabled: app
+            .spec
+            .sync_policy
+            .as_ref()
+            .is_some_and(|p| p.automated.is_some())
+            .to_string(),
         repo: repo_label(&app.spec.source.repo_url),
-        dest_server: app.spec.destination.server.clone().unwrap_or_else(|| LOCAL_SERVER.into()),
+        dest_server: app
+            .spec
+            .destination
+            .server
+            .clone()
+            .unwrap_or_else(|| LOCAL_SERVER.into()),
         dest_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
         sync_status: status.sync.status.clone(),
         health_status: status.health.status.clone(),
@@ -209,7 +244,10 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
     let mut status = previous.clone();
     status.observed_generation = app.metadata.generation;
     status.source_type = Some("Directory".into());
-    let compared = crate::application::ComparedTo { source: app.spec.source.clone(), destination: app.spec.destination.clone() };
+    let compared = crate::application::ComparedTo {
+        source: app.spec.source.clone(),
+        destination: app.spec.destination.clone(),
+    };
     if pass.errors.is_empty() || pass.revision.is_some() && !pass.resources.is_empty() {
         if let Some(rev) = &pass.revision {
             status.sync.revision = rev.clone();
@@ -217,7 +255,11 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
     }
     let comparison_failed = pass.errors.iter().any(|e| e.kind != "SyncError");
     if comparison_failed {
-        status.sync = SyncStatus { status: "Unknown".into(), revision: previous.sync.revision.clone(), compared_to: previous.sync.compared_to.clone() };
+        status.sync = SyncStatus {
+            status: "Unknown".into(),
+            revision: previous.sync.revision.clone(),
+            compared_to: previous.sync.compared_to.clone(),
+        };
     } else {
         status.sync = SyncStatus {
             status: if pass.synced { "Synced" } else { "OutOfSync" }.into(),
@@ -226,7 +268,10 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
         };
         status.resources = pass.resources;
         if let Some((h, message)) = pass.health {
-            status.health = HealthStatus { status: h.as_str().into(), message };
+            status.health = HealthStatus {
+                status: h.as_str().into(),
+                message,
+            };
         }
     }
     if status.health.status.is_empty() {
@@ -237,7 +282,10 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
     }
     if let Some(entry) = pass.history {
         status.history.push(entry);
-        let limit = app.spec.revision_history_limit.map_or(DEFAULT_HISTORY_LIMIT, |l| l.max(1) as usize);
+        let limit = app
+            .spec
+            .revision_history_limit
+            .map_or(DEFAULT_HISTORY_LIMIT, |l| l.max(1) as usize);
         let excess = status.history.len().saturating_sub(limit);
         status.history.drain(..excess);
     }
@@ -251,16 +299,34 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
             .find(|c| c.type_ == e.kind && c.message == e.message)
             .and_then(|c| c.last_transition_time.clone())
             .unwrap_or_else(now);
-        conditions.push(ApplicationCondition { type_: e.kind.into(), message: e.message, last_transition_time: Some(since) });
+        conditions.push(ApplicationCondition {
+            type_: e.kind.into(),
+            message: e.message,
+            last_transition_time: Some(since),
+        });
     }
     status.conditions = conditions;
     status
 }
 
-async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manual_sync: bool, pass: &mut Pass) -> Result<(), Stop> {
+async fn compare_and_sync(
+    app: &Application,
+    ctx: &Context,
+    refresh: bool,
+    manual_sync: bool,
+    pass: &mut Pass,
+) -> Result<(), Stop> {
     let spec = &app.spec;
     let dest = &spec.destination;
-    if dest.server.as_deref().is_some_and(|s| !s.is_empty() && s != LOCAL_SERVER) || dest.name.as_deref().is_some_and(|n| !n.is_empty() && n != LOCAL_NAME) {
+    if dest
+        .server
+        .as_deref()
+        .is_some_and(|s| !s.is_empty() && s != LOCAL_SERVER)
+        || dest
+            .name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && n != LOCAL_NAME)
+    {
         return Err(stop(
             "InvalidSpecError",
             format!(
@@ -276,28 +342,71 @@ async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manua
     let dest_ns = dest.namespace.clone().unwrap_or_default();
 
     // Source.
-    let secrets = repository_secrets(ctx).await.map_err(|e| stop("ComparisonError", format!("cannot read repository Secrets in {}: {e}", ctx.config.skiff_namespace)))?;
+    let secrets = repository_secrets(ctx).await.map_err(|e| {
+        stop(
+            "ComparisonError",
+            format!(
+                "cannot read repository Secrets in {}: {e}",
+                ctx.config.skiff_namespace
+            ),
+        )
+    })?;
     let creds = credentials_for(&spec.source.repo_url, &secrets);
     let resolved = ctx
         .repos
-        .resolve(&spec.source.repo_url, &spec.source.target_revision, creds.as_ref(), refresh)
+        .resolve(
+            &spec.source.repo_url,
+            &spec.source.target_revision,
+            creds.as_ref(),
+            refresh,
+        )
         .await
-        .map_err(|e| stop("ComparisonError", format!("Failed to load target state: {e}")))?;
+        .map_err(|e| {
+            stop(
+                "ComparisonError",
+                format!("Failed to load target state: {e}"),
+            )
+        })?;
     pass.revision = Some(resolved.commit.clone());
-    let tree = ctx.repos.tree(&resolved).map_err(|e| stop("ComparisonError", format!("Failed to load target state: {e}")))?;
+    let tree = ctx.repos.tree(&resolved).map_err(|e| {
+        stop(
+            "ComparisonError",
+            format!("Failed to load target state: {e}"),
+        )
+    })?;
 
     // Render.
     let directory = spec.source.directory.clone().unwrap_or_default();
-    let manifests = render::render(&tree, &spec.source.path, &directory)
-        .map_err(|e| stop("ComparisonError", format!("Failed to render {} at {}: {e}", spec.source.path, short(&resolved.commit))))?;
-    let planned = sync::plan(&ctx.client, &ctx.kinds, &manifests, &app_ns, &app.name_any(), &dest_ns)
-        .await
-        .map_err(|e| stop("ComparisonError", e.to_string()))?;
+    let manifests = render::render(&tree, &spec.source.path, &directory).map_err(|e| {
+        stop(
+            "ComparisonError",
+            format!(
+                "Failed to render {} at {}: {e}",
+                spec.source.path,
+                short(&resolved.commit)
+            ),
+        )
+    })?;
+    let planned = sync::plan(
+        &ctx.client,
+        &ctx.kinds,
+        &manifests,
+        &app_ns,
+        &app.name_any(),
+        &dest_ns,
+    )
+    .await
+    .map_err(|e| stop("ComparisonError", e.to_string()))?;
 
     // Diff.
     let mut compared = Vec::with_capacity(planned.len());
     for p in &planned {
-        let live = sync::get_live(&ctx.client, p).await.map_err(|e| stop("ComparisonError", format!("reading {} {}: {e}", p.kind(), p.name())))?;
+        let live = sync::get_live(&ctx.client, p).await.map_err(|e| {
+            stop(
+                "ComparisonError",
+                format!("reading {} {}: {e}", p.kind(), p.name()),
+            )
+        })?;
         let predicted = match &live {
             Some(_) => sync::apply_one(&ctx.client, &ctx.kinds, p, true).await.ok(),
             None => None,
@@ -305,15 +414,25 @@ async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manua
         compared.push((diff::compare(live.as_ref(), predicted.as_ref()), live));
     }
     let in_sync = compared.iter().all(|(s, _)| *s == ResourceSync::Synced);
-    let automated = spec.sync_policy.as_ref().is_some_and(|p| p.automated.is_some());
+    let automated = spec
+        .sync_policy
+        .as_ref()
+        .is_some_and(|p| p.automated.is_some());
 
     // Sync.
     if !in_sync && (automated || manual_sync) {
         let started = now();
         let mut results = Vec::new();
         let mut failed = 0;
-        if spec.sync_policy.as_ref().is_some_and(|p| p.has_option("CreateNamespace=true")) && !dest_ns.is_empty() {
-            ensure_namespace(ctx, &dest_ns).await.map_err(|e| stop("SyncError", format!("creating namespace {dest_ns}: {e}")))?;
+        if spec
+            .sync_policy
+            .as_ref()
+            .is_some_and(|p| p.has_option("CreateNamespace=true"))
+            && !dest_ns.is_empty()
+        {
+            ensure_namespace(ctx, &dest_ns)
+                .await
+                .map_err(|e| stop("SyncError", format!("creating namespace {dest_ns}: {e}")))?;
         }
         for (i, p) in planned.iter().enumerate() {
             if compared[i].0 == ResourceSync::Synced {
@@ -355,10 +474,17 @@ async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manua
             message: message.clone(),
             started_at: started.clone(),
             finished_at: Some(finished.clone()),
-            sync_result: Some(SyncOperationResult { revision: resolved.commit.clone(), resources: results }),
+            sync_result: Some(SyncOperationResult {
+                revision: resolved.commit.clone(),
+                resources: results,
+            }),
         });
         if failed == 0 {
-            let next_id = app.status.as_ref().and_then(|s| s.history.last()).map_or(0, |h| h.id + 1);
+            let next_id = app
+                .status
+                .as_ref()
+                .and_then(|s| s.history.last())
+                .map_or(0, |h| h.id + 1);
             pass.history = Some(RevisionHistory {
                 id: next_id,
                 revision: resolved.commit.clone(),
@@ -377,10 +503,18 @@ async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manua
     for (p, (state, live)) in planned.iter().zip(&compared) {
         let assessment = match live {
             Some(obj) => health::assess(obj),
-            None => health::Assessment { health: Health::Missing, message: String::new() },
+            None => health::Assessment {
+                health: Health::Missing,
+                message: String::new(),
+            },
         };
         if assessment.health != Health::Healthy {
-            unhealthy.push(format!("{} {}: {}", p.kind(), p.name(), assessment.health.as_str()));
+            unhealthy.push(format!(
+                "{} {}: {}",
+                p.kind(),
+                p.name(),
+                assessment.health.as_str()
+            ));
         }
         if assessment.health > worst.0 {
             worst = (assessment.health, assessment.message.clone());
@@ -393,12 +527,20 @@ async fn compare_and_sync(app: &Application, ctx: &Context, refresh: bool, manua
             namespace: p.namespace().into(),
             name: p.name().into(),
             status: state.as_str().into(),
-            health: Some(HealthStatus { status: assessment.health.as_str().into(), message: assessment.message }),
+            health: Some(HealthStatus {
+                status: assessment.health.as_str().into(),
+                message: assessment.message,
+            }),
             requires_pruning: false,
         });
     }
     if !unhealthy.is_empty() {
-        worst.1 = unhealthy.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+        worst.1 = unhealthy
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
     }
     pass.synced = compared.iter().all(|(s, _)| *s == ResourceSync::Synced);
     pass.health = Some(worst);
@@ -411,7 +553,15 @@ fn short(sha: &str) -> &str {
 
 fn resource_result(p: &Planned, status: &str, message: String) -> ResourceResult {
     let (group, version) = p.group_version();
-    ResourceResult { group, version, kind: p.kind().into(), namespace: p.namespace().into(), name: p.name().into(), status: status.into(), message }
+    ResourceResult {
+        group,
+        version,
+        kind: p.kind().into(),
+        namespace: p.namespace().into(),
+        name: p.name().into(),
+        status: status.into(),
+        message,
+    }
 }
 
 async fn repository_secrets(ctx: &Context) -> Result<Vec<Secret>, kube::Error> {
@@ -429,6 +579,11 @@ async fn ensure_namespace(ctx: &Context, ns: &str) -> Result<(), kube::Error> {
         return Ok(());
     }
     let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-    api.patch(ns, &PatchParams::apply(sync::FIELD_MANAGER).force(), &Patch::Apply(&body)).await?;
+    api.patch(
+        ns,
+        &PatchParams::apply(sync::FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await?;
     Ok(())
 }

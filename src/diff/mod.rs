@@ -28,7 +28,14 @@ fn comparable(obj: &Value) -> Value {
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-            for k in ["resourceVersion", "generation", "managedFields", "creationTimestamp", "uid", "selfLink"] {
+            for k in [
+                "resourceVersion",
+                "generation",
+                "managedFields",
+                "creationTimestamp",
+                "uid",
+                "selfLink",
+            ] {
                 meta.remove(k);
             }
         }
@@ -57,7 +64,10 @@ mod tests {
         let same = json!({"metadata": {"name": "a", "resourceVersion": "2"}, "data": {"k": "v"}});
         let changed = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
         assert_eq!(compare(Some(&live), Some(&same)), ResourceSync::Synced);
-        assert_eq!(compare(Some(&live), Some(&changed)), ResourceSync::OutOfSync);
+        assert_eq!(
+            compare(Some(&live), Some(&changed)),
+            ResourceSync::OutOfSync
+        );
         assert_eq!(compare(None, Some(&same)), ResourceSync::Missing);
     }
 }

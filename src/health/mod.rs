@@ -35,11 +35,17 @@ pub struct Assessment {
 }
 
 fn ok() -> Assessment {
-    Assessment { health: Health::Healthy, message: String::new() }
+    Assessment {
+        health: Health::Healthy,
+        message: String::new(),
+    }
 }
 
 fn is(health: Health, message: impl Into<String>) -> Assessment {
-    Assessment { health, message: message.into() }
+    Assessment {
+        health,
+        message: message.into(),
+    }
 }
 
 fn int(obj: &Value, pointer: &str) -> i64 {
@@ -47,7 +53,10 @@ fn int(obj: &Value, pointer: &str) -> i64 {
 }
 
 fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
-    obj.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == kind)
+    obj.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
 }
 
 /// The health of one live object.
@@ -67,13 +76,25 @@ pub fn assess(obj: &Value) -> Assessment {
         },
         "Pod" => match obj.pointer("/status/phase").and_then(Value::as_str) {
             Some("Succeeded") => ok(),
-            Some("Failed") => is(Health::Degraded, obj.pointer("/status/message").and_then(Value::as_str).unwrap_or("the pod failed")),
-            Some("Running") if condition(obj, "Ready").is_some_and(|c| c["status"] == "True") => ok(),
+            Some("Failed") => is(
+                Health::Degraded,
+                obj.pointer("/status/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the pod failed"),
+            ),
+            Some("Running") if condition(obj, "Ready").is_some_and(|c| c["status"] == "True") => {
+                ok()
+            }
             _ => is(Health::Progressing, "waiting for the pod to be ready"),
         },
         "Job" => {
             if condition(obj, "Failed").is_some_and(|c| c["status"] == "True") {
-                is(Health::Degraded, condition(obj, "Failed").and_then(|c| c["message"].as_str()).unwrap_or("the job failed"))
+                is(
+                    Health::Degraded,
+                    condition(obj, "Failed")
+                        .and_then(|c| c["message"].as_str())
+                        .unwrap_or("the job failed"),
+                )
             } else if condition(obj, "Complete").is_some_and(|c| c["status"] == "True") {
                 ok()
             } else {
@@ -93,10 +114,19 @@ fn deployment(obj: &Value) -> Assessment {
     }
     if let Some(c) = condition(obj, "Progressing") {
         if c["reason"] == "ProgressDeadlineExceeded" {
-            return is(Health::Degraded, format!("Deployment {:?} exceeded its progress deadline", obj["metadata"]["name"].as_str().unwrap_or_default()));
+            return is(
+                Health::Degraded,
+                format!(
+                    "Deployment {:?} exceeded its progress deadline",
+                    obj["metadata"]["name"].as_str().unwrap_or_default()
+                ),
+            );
         }
     }
-    let want = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let want = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let updated = int(obj, "/status/updatedReplicas");
     let available = int(obj, "/status/availableReplicas");
     if updated < want {
@@ -109,24 +139,45 @@ fn deployment(obj: &Value) -> Assessment {
 }
 
 fn rollout(obj: &Value, kind: &str) -> Assessment {
-    if obj.pointer("/status/observedGeneration").is_some() && int(obj, "/status/observedGeneration") < int(obj, "/metadata/generation") {
-        return is(Health::Progressing, "Waiting for the controller to observe the new generation");
+    if obj.pointer("/status/observedGeneration").is_some()
+        && int(obj, "/status/observedGeneration") < int(obj, "/metadata/generation")
+    {
+        return is(
+            Health::Progressing,
+            "Waiting for the controller to observe the new generation",
+        );
     }
     let (want, ready) = match kind {
-        "DaemonSet" => (int(obj, "/status/desiredNumberScheduled"), int(obj, "/status/numberReady")),
-        _ => (obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1), int(obj, "/status/readyReplicas")),
+        "DaemonSet" => (
+            int(obj, "/status/desiredNumberScheduled"),
+            int(obj, "/status/numberReady"),
+        ),
+        _ => (
+            obj.pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1),
+            int(obj, "/status/readyReplicas"),
+        ),
     };
     if ready < want || obj.pointer("/status/observedGeneration").is_none() {
-        return is(Health::Progressing, format!("Waiting for rollout to finish: {ready} of {want} pods are ready..."));
+        return is(
+            Health::Progressing,
+            format!("Waiting for rollout to finish: {ready} of {want} pods are ready..."),
+        );
     }
     ok()
 }
 
 fn service(obj: &Value) -> Assessment {
     if obj.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer") {
-        let ingress = obj.pointer("/status/loadBalancer/ingress").and_then(Value::as_array);
+        let ingress = obj
+            .pointer("/status/loadBalancer/ingress")
+            .and_then(Value::as_array);
         if ingress.is_none_or(|i| i.is_empty()) {
-            return is(Health::Progressing, "waiting for the load balancer's address");
+            return is(
+                Health::Progressing,
+                "waiting for the load balancer's address",
+            );
         }
     }
     ok()
@@ -149,7 +200,10 @@ mod tests {
         assert_eq!(assess(&failed).health, Health::Degraded);
         let lb = json!({"kind": "Service", "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {}}});
         assert_eq!(assess(&lb).health, Health::Progressing);
-        assert_eq!(assess(&json!({"kind": "ConfigMap"})).health, Health::Healthy);
+        assert_eq!(
+            assess(&json!({"kind": "ConfigMap"})).health,
+            Health::Healthy
+        );
         assert!(Health::Degraded > Health::Progressing && Health::Progressing > Health::Healthy);
     }
 }

@@ -71,23 +71,60 @@ pub struct Metrics {
 
 /// Argo CD's repo label: the URL lower-cased, `.git` stripped.
 pub fn repo_label(url: &str) -> String {
-    url.trim().to_lowercase().trim_end_matches('/').trim_end_matches(".git").to_string()
+    url.trim()
+        .to_lowercase()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_string()
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
         let app_info = Family::<AppInfo, Gauge>::default();
-        registry.register("argocd_app_info", "Information about application.", app_info.clone());
-        let reconcile = Family::<ReconcileLabels, Histogram, fn() -> Histogram>::new_with_constructor(reconcile_histogram as fn() -> Histogram);
-        registry.register("argocd_app_reconcile", "Application reconciliation performance in seconds.", reconcile.clone());
+        registry.register(
+            "argocd_app_info",
+            "Information about application.",
+            app_info.clone(),
+        );
+        let reconcile =
+            Family::<ReconcileLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                reconcile_histogram as fn() -> Histogram,
+            );
+        registry.register(
+            "argocd_app_reconcile",
+            "Application reconciliation performance in seconds.",
+            reconcile.clone(),
+        );
         let sync = Family::<SyncLabels, Counter>::default();
-        registry.register("argocd_app_sync", "Number of application syncs.", sync.clone());
+        registry.register(
+            "argocd_app_sync",
+            "Number of application syncs.",
+            sync.clone(),
+        );
         let git_requests = Family::<GitLabels, Counter>::default();
-        registry.register("argocd_git_request", "Number of git requests performed by repo server", git_requests.clone());
-        let git_duration = Family::<GitLabels, Histogram, fn() -> Histogram>::new_with_constructor(git_histogram as fn() -> Histogram);
-        registry.register("argocd_git_request_duration_seconds", "Git requests duration seconds.", git_duration.clone());
-        Metrics { registry, app_info, reconcile, sync, git_requests, git_duration, per_app: Mutex::new(HashMap::new()) }
+        registry.register(
+            "argocd_git_request",
+            "Number of git requests performed by repo server",
+            git_requests.clone(),
+        );
+        let git_duration = Family::<GitLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            git_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "argocd_git_request_duration_seconds",
+            "Git requests duration seconds.",
+            git_duration.clone(),
+        );
+        Metrics {
+            registry,
+            app_info,
+            reconcile,
+            sync,
+            git_requests,
+            git_duration,
+            per_app: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -95,7 +132,9 @@ impl Metrics {
     /// Sets an app's `argocd_app_info` series, replacing its previous one.
     pub fn set_app_info(&self, info: AppInfo) {
         let mut per_app = self.per_app.lock().expect("metrics");
-        let entry = per_app.entry((info.namespace.clone(), info.name.clone())).or_default();
+        let entry = per_app
+            .entry((info.namespace.clone(), info.name.clone()))
+            .or_default();
         if let Some(old) = entry.0.take() {
             if old != info {
                 self.app_info.remove(&old);
@@ -106,28 +145,45 @@ impl Metrics {
     }
 
     pub fn observe_reconcile(&self, namespace: &str, dest_server: &str, took: Duration) {
-        let labels = ReconcileLabels { namespace: namespace.into(), dest_server: dest_server.into() };
-        self.reconcile.get_or_create(&labels).observe(took.as_secs_f64());
+        let labels = ReconcileLabels {
+            namespace: namespace.into(),
+            dest_server: dest_server.into(),
+        };
+        self.reconcile
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
     }
 
     pub fn count_sync(&self, labels: SyncLabels) {
         self.sync.get_or_create(&labels).inc();
         let mut per_app = self.per_app.lock().expect("metrics");
-        let entry = per_app.entry((labels.namespace.clone(), labels.name.clone())).or_default();
+        let entry = per_app
+            .entry((labels.namespace.clone(), labels.name.clone()))
+            .or_default();
         if !entry.1.contains(&labels) {
             entry.1.push(labels);
         }
     }
 
     pub fn observe_git(&self, url: &str, request_type: &str, took: Duration) {
-        let labels = GitLabels { repo: repo_label(url), request_type: request_type.into() };
+        let labels = GitLabels {
+            repo: repo_label(url),
+            request_type: request_type.into(),
+        };
         self.git_requests.get_or_create(&labels).inc();
-        self.git_duration.get_or_create(&labels).observe(took.as_secs_f64());
+        self.git_duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
     }
 
     /// Removes every series of a deleted app.
     pub fn forget_app(&self, namespace: &str, name: &str) {
-        if let Some((info, syncs)) = self.per_app.lock().expect("metrics").remove(&(namespace.into(), name.into())) {
+        if let Some((info, syncs)) = self
+            .per_app
+            .lock()
+            .expect("metrics")
+            .remove(&(namespace.into(), name.into()))
+        {
             if let Some(info) = info {
                 self.app_info.remove(&info);
             }
@@ -140,7 +196,8 @@ impl Metrics {
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("encoding into a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding into a String cannot fail");
         out
     }
 }
@@ -169,7 +226,14 @@ mod tests {
         let m = Metrics::default();
         m.set_app_info(info("OutOfSync"));
         m.set_app_info(info("Synced"));
-        m.count_sync(SyncLabels { namespace: "apps".into(), name: "web".into(), project: "default".into(), dest_server: "x".into(), phase: "Succeeded".into(), dry_run: "false".into() });
+        m.count_sync(SyncLabels {
+            namespace: "apps".into(),
+            name: "web".into(),
+            project: "default".into(),
+            dest_server: "x".into(),
+            phase: "Succeeded".into(),
+            dry_run: "false".into(),
+        });
         let text = m.encode();
         assert!(text.contains("argocd_app_info{namespace=\"apps\",name=\"web\",project=\"default\",autosync_enabled=\"true\",repo=\"https://git.example.com/org/config\",dest_server=\"https://kubernetes.default.svc\",dest_namespace=\"web\",sync_status=\"Synced\",health_status=\"Healthy\",operation=\"\"} 1"), "{text}");
         assert!(!text.contains("OutOfSync"), "{text}");

@@ -18,9 +18,18 @@ pub const TRACKING_ANNOTATION: &str = "skiff.dev/tracking-id";
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum SyncError {
     #[error("{file}: {kind} {name:?}: the cluster does not know kind {api_version} {kind}")]
-    UnknownKind { file: String, api_version: String, kind: String, name: String },
+    UnknownKind {
+        file: String,
+        api_version: String,
+        kind: String,
+        name: String,
+    },
     #[error("{file}: {kind} {name:?}: namespaced, but neither the object nor spec.destination.namespace names a namespace")]
-    NoNamespace { file: String, kind: String, name: String },
+    NoNamespace {
+        file: String,
+        kind: String,
+        name: String,
+    },
     #[error("cannot read the cluster's API discovery: {0}")]
     Discovery(String),
 }
@@ -37,22 +46,39 @@ pub struct Kinds {
 
 impl Default for Kinds {
     fn default() -> Self {
-        Kinds { known: RwLock::new(HashMap::new()), refreshed: RwLock::new(None) }
+        Kinds {
+            known: RwLock::new(HashMap::new()),
+            refreshed: RwLock::new(None),
+        }
     }
 }
 
 impl Kinds {
     fn lookup(&self, group: &str, version: &str, kind: &str) -> Option<(ApiResource, bool)> {
-        self.known.read().expect("kinds").get(&(group.into(), version.into(), kind.into())).cloned()
+        self.known
+            .read()
+            .expect("kinds")
+            .get(&(group.into(), version.into(), kind.into()))
+            .cloned()
     }
 
     pub async fn refresh(&self, client: &Client) -> Result<(), SyncError> {
-        let discovery = Discovery::new(client.clone()).run().await.map_err(|e| SyncError::Discovery(e.to_string()))?;
+        let discovery = Discovery::new(client.clone())
+            .run()
+            .await
+            .map_err(|e| SyncError::Discovery(e.to_string()))?;
         let mut known = HashMap::new();
         for group in discovery.groups() {
-            for (ar, caps) in group.recommended_resources().into_iter().chain(group.versions().flat_map(|v| group.versioned_resources(v))) {
+            for (ar, caps) in group
+                .recommended_resources()
+                .into_iter()
+                .chain(group.versions().flat_map(|v| group.versioned_resources(v)))
+            {
                 let namespaced = caps.scope == Scope::Namespaced;
-                known.insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), (ar, namespaced));
+                known.insert(
+                    (ar.group.clone(), ar.version.clone(), ar.kind.clone()),
+                    (ar, namespaced),
+                );
             }
         }
         *self.known.write().expect("kinds") = known;
@@ -61,11 +87,21 @@ impl Kinds {
     }
 
     /// The API resource and scope of a kind, refreshing discovery once if unknown.
-    pub async fn resolve(&self, client: &Client, group: &str, version: &str, kind: &str) -> Result<Option<(ApiResource, bool)>, SyncError> {
+    pub async fn resolve(
+        &self,
+        client: &Client,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Result<Option<(ApiResource, bool)>, SyncError> {
         if let Some(found) = self.lookup(group, version, kind) {
             return Ok(Some(found));
         }
-        let stale = self.refreshed.read().expect("kinds").is_none_or(|t| t.elapsed() > Duration::from_secs(1));
+        let stale = self
+            .refreshed
+            .read()
+            .expect("kinds")
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(1));
         if stale {
             self.refresh(client).await?;
         }
@@ -84,7 +120,10 @@ pub struct Planned {
 
 impl Planned {
     fn str_at(&self, pointer: &str) -> &str {
-        self.object.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+        self.object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
     pub fn kind(&self) -> &str {
         self.str_at("/kind")
@@ -113,7 +152,14 @@ impl Planned {
 }
 
 /// `<app-namespace>_<app-name>:<group>/<kind>:<namespace>/<name>`.
-pub fn tracking_id(app_namespace: &str, app_name: &str, group: &str, kind: &str, namespace: &str, name: &str) -> String {
+pub fn tracking_id(
+    app_namespace: &str,
+    app_name: &str,
+    group: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> String {
     format!("{app_namespace}_{app_name}:{group}/{kind}:{namespace}/{name}")
 }
 
@@ -132,8 +178,18 @@ pub async fn plan(
         .iter()
         .filter(|m| m.kind() == "CustomResourceDefinition")
         .map(|m| {
-            let group = m.object.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default().to_string();
-            let kind = m.object.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or_default().to_string();
+            let group = m
+                .object
+                .pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let kind = m
+                .object
+                .pointer("/spec/names/kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             (group, kind)
         })
         .collect();
@@ -143,7 +199,12 @@ pub async fn plan(
         let found = kinds.resolve(client, group, version, m.kind()).await?;
         let (resource, namespaced) = match found {
             Some((ar, namespaced)) => (Some(ar), namespaced),
-            None if defined_here.iter().any(|(g, k)| g == group && k == m.kind()) => (None, true),
+            None if defined_here
+                .iter()
+                .any(|(g, k)| g == group && k == m.kind()) =>
+            {
+                (None, true)
+            }
             None => {
                 return Err(SyncError::UnknownKind {
                     file: m.file.clone(),
@@ -154,11 +215,17 @@ pub async fn plan(
             }
         };
         let mut object = m.object.clone();
-        let meta = object["metadata"].as_object_mut().expect("render checked metadata");
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("render checked metadata");
         if namespaced {
             if m.namespace().is_empty() {
                 if destination_namespace.is_empty() {
-                    return Err(SyncError::NoNamespace { file: m.file.clone(), kind: m.kind().into(), name: m.name().into() });
+                    return Err(SyncError::NoNamespace {
+                        file: m.file.clone(),
+                        kind: m.kind().into(),
+                        name: m.name().into(),
+                    });
                 }
                 meta.insert("namespace".into(), json!(destination_namespace));
             }
@@ -166,15 +233,31 @@ pub async fn plan(
             // kustomize gives a namespace to kinds it does not know; the cluster knows better.
             meta.remove("namespace");
         }
-        let namespace = meta.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+        let namespace = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
         if let Some(a) = annotations.as_object_mut() {
             a.insert(
                 TRACKING_ANNOTATION.into(),
-                json!(tracking_id(app_namespace, app_name, group, m.kind(), &namespace, m.name())),
+                json!(tracking_id(
+                    app_namespace,
+                    app_name,
+                    group,
+                    m.kind(),
+                    &namespace,
+                    m.name()
+                )),
             );
         }
-        out.push(Planned { object, file: m.file.clone(), resource, namespaced });
+        out.push(Planned {
+            object,
+            file: m.file.clone(),
+            resource,
+            namespaced,
+        });
     }
     out.sort_by_key(|p| p.order());
     Ok(out)
@@ -198,19 +281,36 @@ pub async fn get_live(client: &Client, p: &Planned) -> Result<Option<Value>, kub
 }
 
 /// Server-side applies one object (or dry-runs it) and returns what the server made of it.
-pub async fn apply_one(client: &Client, kinds: &Kinds, p: &Planned, dry_run: bool) -> Result<Value, String> {
+pub async fn apply_one(
+    client: &Client,
+    kinds: &Kinds,
+    p: &Planned,
+    dry_run: bool,
+) -> Result<Value, String> {
     let (group, version) = p.group_version();
     let ar = match &p.resource {
         Some(ar) => ar.clone(),
-        None => match kinds.resolve(client, &group, &version, p.kind()).await.map_err(|e| e.to_string())? {
+        None => match kinds
+            .resolve(client, &group, &version, p.kind())
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some((ar, _)) => ar,
-            None => return Err(format!("kind {} is not served yet (its CRD may still be establishing)", p.kind())),
+            None => {
+                return Err(format!(
+                    "kind {} is not served yet (its CRD may still be establishing)",
+                    p.kind()
+                ))
+            }
         },
     };
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
     params.dry_run = dry_run;
     let obj: DynamicObject = serde_json::from_value(p.object.clone()).map_err(|e| e.to_string())?;
-    match api_for(client, p, &ar).patch(p.name(), &params, &Patch::Apply(&obj)).await {
+    match api_for(client, p, &ar)
+        .patch(p.name(), &params, &Patch::Apply(&obj))
+        .await
+    {
         Ok(o) => Ok(serde_json::to_value(o).unwrap_or(Value::Null)),
         Err(kube::Error::Api(s)) => Err(s.message),
         Err(e) => Err(e.to_string()),

@@ -26,7 +26,10 @@ pub fn router(state: WebState) -> Router {
 
 async fn metrics(State(s): State<WebState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.encode(),
     )
 }
@@ -35,6 +38,9 @@ async fn readyz(State(s): State<WebState>) -> impl IntoResponse {
     if s.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ok")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "the Application cache is not synced yet")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the Application cache is not synced yet",
+        )
     }
 }

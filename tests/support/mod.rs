@@ -21,19 +21,36 @@ pub struct Cluster {
 pub async fn cluster() -> Cluster {
     let cluster = match std::env::var("SKIFF_TEST_KUBECONFIG") {
         Ok(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("SKIFF_TEST_KUBECONFIG is readable");
-            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("kubeconfig");
-            Cluster { client: Client::try_from(config).expect("client"), server: None }
+            let kubeconfig = kube::config::Kubeconfig::read_from(&path)
+                .expect("SKIFF_TEST_KUBECONFIG is readable");
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .expect("kubeconfig");
+            Cluster {
+                client: Client::try_from(config).expect("client"),
+                server: None,
+            }
         }
         Err(_) => {
             let server = TestApiServer::start().await;
-            Cluster { client: server.client(), server: Some(server) }
+            Cluster {
+                client: server.client(),
+                server: Some(server),
+            }
         }
     };
-    let crd: CustomResourceDefinition =
-        serde_json::from_value(skiff::render::yaml::parse_documents(&skiff::application::crd_yaml()).unwrap().remove(0)).unwrap();
+    let crd: CustomResourceDefinition = serde_json::from_value(
+        skiff::render::yaml::parse_documents(&skiff::application::crd_yaml())
+            .unwrap()
+            .remove(0),
+    )
+    .unwrap();
     Api::<CustomResourceDefinition>::all(cluster.client.clone())
-        .patch("applications.skiff.dev", &PatchParams::apply("skiff-tests").force(), &Patch::Apply(&crd))
+        .patch(
+            "applications.skiff.dev",
+            &PatchParams::apply("skiff-tests").force(),
+            &Patch::Apply(&crd),
+        )
         .await
         .expect("install the Application CRD");
     cluster
@@ -42,7 +59,11 @@ pub async fn cluster() -> Cluster {
 pub async fn namespace(client: &Client, name: &str) {
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
     Api::<Namespace>::all(client.clone())
-        .patch(name, &PatchParams::apply("skiff-tests").force(), &Patch::Apply(&ns))
+        .patch(
+            name,
+            &PatchParams::apply("skiff-tests").force(),
+            &Patch::Apply(&ns),
+        )
         .await
         .expect("create namespace");
 }
@@ -67,7 +88,11 @@ impl Upstream {
 
     /// Commits `files` (path → Some(content) or None to delete) on main; returns the SHA.
     pub fn commit(&self, files: &[(&str, Option<&str>)], message: &str) -> String {
-        let parent = self.repo.find_reference("refs/heads/main").ok().and_then(|r| r.peel_to_commit().ok());
+        let parent = self
+            .repo
+            .find_reference("refs/heads/main")
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok());
         let mut index = git2::Index::new().unwrap();
         if let Some(p) = &parent {
             index.read_tree(&p.tree().unwrap()).unwrap();
@@ -96,10 +121,23 @@ impl Upstream {
                 None => index.remove_path(Path::new(path)).unwrap(),
             }
         }
-        let tree = self.repo.find_tree(index.write_tree_to(&self.repo).unwrap()).unwrap();
+        let tree = self
+            .repo
+            .find_tree(index.write_tree_to(&self.repo).unwrap())
+            .unwrap();
         let sig = git2::Signature::now("skiff tests", "tests@skiff.dev").unwrap();
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        self.repo.commit(Some("refs/heads/main"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
+        self.repo
+            .commit(
+                Some("refs/heads/main"),
+                &sig,
+                &sig,
+                message,
+                &tree,
+                &parents,
+            )
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -110,7 +148,11 @@ pub fn free_addr() -> String {
 }
 
 /// Starts the controller against `client`; returns its listener address.
-pub fn start_controller(client: &Client, skiff_namespace: &str, requeue_seconds: u64) -> (String, tempfile::TempDir) {
+pub fn start_controller(
+    client: &Client,
+    skiff_namespace: &str,
+    requeue_seconds: u64,
+) -> (String, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
     let listen = free_addr();
     let args = skiff::cli::ControllerArgs {
@@ -122,12 +164,20 @@ pub fn start_controller(client: &Client, skiff_namespace: &str, requeue_seconds:
     };
     let client = client.clone();
     tokio::spawn(async move {
-        skiff::cli::run_controller(client, args).await.expect("controller runs");
+        skiff::cli::run_controller(client, args)
+            .await
+            .expect("controller runs");
     });
     (listen, cache)
 }
 
-pub fn application(name: &str, repo_url: &str, path: &str, dest_namespace: &str, automated: bool) -> Application {
+pub fn application(
+    name: &str,
+    repo_url: &str,
+    path: &str,
+    dest_namespace: &str,
+    automated: bool,
+) -> Application {
     let mut spec = json!({
         "source": {"repoURL": repo_url, "path": path, "targetRevision": "main"},
         "destination": {"server": "https://kubernetes.default.svc", "namespace": dest_namespace},
