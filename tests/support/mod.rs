@@ -215,3 +215,95 @@ pub async fn app_status(api: &Api<Application>, name: &str) -> Value {
         .map(|s| serde_json::to_value(s).unwrap())
         .unwrap_or(Value::Null)
 }
+
+/// git's own `git http-backend` behind lighttpd (Debian's packages), with
+/// HTTP basic auth, serving the bare repositories in a temporary directory.
+pub struct GitHttpServer {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_backend() -> std::path::PathBuf {
+    for p in [
+        "/usr/lib/git-core/git-http-backend",
+        "/usr/libexec/git-core/git-http-backend",
+    ] {
+        if Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("git http-backend not found: install Debian's git package (.ci/run does)");
+}
+
+impl GitHttpServer {
+    pub fn start(user: &str, password: &str) -> GitHttpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = dir.path().join("repos");
+        std::fs::create_dir_all(&repos).unwrap();
+        let port = free_addr()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap();
+        std::fs::write(dir.path().join("users"), format!("{user}:{password}\n")).unwrap();
+        let conf = format!(
+            r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv", "mod_auth", "mod_authn_file")
+server.document-root = "{root}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.errorlog = "{root}/error.log"
+alias.url = ("/git" => "{backend}")
+$HTTP["url"] =~ "^/git" {{
+  cgi.assign = ("" => "")
+  setenv.set-environment = ("GIT_PROJECT_ROOT" => "{repos}", "GIT_HTTP_EXPORT_ALL" => "1")
+}}
+auth.backend = "plain"
+auth.backend.plain.userfile = "{root}/users"
+auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+"#,
+            root = dir.path().display(),
+            repos = repos.display(),
+            backend = http_backend().display(),
+        );
+        let conf_path = dir.path().join("lighttpd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = std::process::Command::new("lighttpd")
+            .arg("-D")
+            .arg("-f")
+            .arg(&conf_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("lighttpd is installed (Debian's lighttpd package; .ci/run installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return GitHttpServer { dir, port, child };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "lighttpd did not start: {}",
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        );
+    }
+
+    /// Publishes `upstream` as the bare repository `<name>.git`; returns its URL.
+    pub fn publish(&self, upstream: &Upstream, name: &str) -> String {
+        let bare = self.dir.path().join("repos").join(format!("{name}.git"));
+        let _ = std::fs::remove_dir_all(&bare);
+        git2::build::RepoBuilder::new()
+            .bare(true)
+            .clone(&upstream.url(), &bare)
+            .expect("bare clone");
+        format!("http://127.0.0.1:{}/git/{name}.git", self.port)
+    }
+}
