@@ -276,7 +276,7 @@ auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "
         );
         let conf_path = dir.path().join("lighttpd.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = std::process::Command::new("lighttpd")
+        let mut child = std::process::Command::new("lighttpd")
             .arg("-D")
             .arg("-f")
             .arg(&conf_path)
@@ -290,6 +290,8 @@ auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!(
             "lighttpd did not start: {}",
             std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
