@@ -77,7 +77,7 @@ struct RemoteState {
 
 /// Refs listed less than this long ago are reused without asking the remote
 /// again (apps on one repository reconciling together ask once).
-const LIST_REUSE: Duration = Duration::from_secs(3);
+const LIST_REUSE: Duration = Duration::from_secs(1);
 
 /// `https://Host/org/repo.git`, `ssh://git@host/org/repo`, `git@host:org/repo` → `host/org/repo`.
 pub fn normalize_url(url: &str) -> String {

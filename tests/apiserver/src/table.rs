@@ -59,7 +59,11 @@ fn columns(rt: &ResourceType) -> (Vec<Column>, bool) {
                     c["name"].as_str().unwrap_or_default(),
                     ty,
                     &format!("Custom resource definition column (in JSONPath format): {path}"),
-                    move |o| o.pointer(&pointer).cloned().unwrap_or(Value::Null),
+                    // The server prints date columns as ages, like the built-in Age.
+                    move |o| match (ty, o.pointer(&pointer)) {
+                        ("date", Some(Value::String(t))) => json!(age_of(t)),
+                        (_, v) => v.cloned().unwrap_or(Value::Null),
+                    },
                 )
             })
             .collect();
@@ -110,12 +114,16 @@ fn columns(rt: &ResourceType) -> (Vec<Column>, bool) {
 }
 
 fn age(obj: &Value) -> String {
-    let Some(ts) = obj
+    match obj
         .pointer("/metadata/creationTimestamp")
         .and_then(Value::as_str)
-    else {
-        return "<unknown>".into();
-    };
+    {
+        Some(ts) => age_of(ts),
+        None => "<unknown>".into(),
+    }
+}
+
+fn age_of(ts: &str) -> String {
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else {
         return "<unknown>".into();
     };

@@ -1,0 +1,185 @@
+//! Prints the spine's figures: the time from a git commit to the change being
+//! applied (the controller polling every 2 s; webhooks come later), and the
+//! controller's resident memory with 100 Applications (goal: ≤ 40 MiB).
+//! The controller runs as its own process (the release `skiff` binary) against
+//! the in-process test API server, so its memory is its own.
+//!
+//! `cargo bench --bench spine`
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use skiff::application::Application;
+use std::time::{Duration, Instant};
+
+const APPS: usize = 100;
+const COMMITS: usize = 10;
+
+fn commit(repo: &git2::Repository, greeting: &str) -> String {
+    let dir = repo.workdir().unwrap();
+    let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {greeting:?}\n");
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(dir.join("app/cm.yaml"), cm).unwrap();
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    std::fs::write(dir.join("app/deploy.yaml"), deploy).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("bench", "bench@skiff.dev").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, greeting, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn app(apps: &Api<Application>, name: &str, url: &str) {
+    let app: Application = serde_json::from_value(
+        json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {"source": {"repoURL": url, "path": "app", "targetRevision": "main"},
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+                 "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]}}}),
+    )
+    .unwrap();
+    apps.patch(
+        name,
+        &PatchParams::apply("bench").force(),
+        &Patch::Apply(&app),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let server = skiff_test_apiserver::TestApiServer::start().await;
+    let client = server.client();
+    let pp = PatchParams::apply("bench").force();
+    let crd: CustomResourceDefinition = serde_json::from_value(
+        skiff::render::yaml::parse_documents(&skiff::application::crd_yaml())
+            .unwrap()
+            .remove(0),
+    )
+    .unwrap();
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .patch("applications.skiff.dev", &pp, &Patch::Apply(&crd))
+        .await
+        .unwrap();
+    for ns in ["skiff-system", "apps"] {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+            .patch(ns, &pp, &Patch::Apply(&body))
+            .await
+            .unwrap();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init(work.path().join("config")).unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    commit(&repo, "v0");
+    let url = format!("file://{}", work.path().join("config").display());
+
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let mut controller = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args([
+            "controller",
+            "--namespace",
+            "skiff-system",
+            "--listen",
+            &listen,
+            "--requeue-seconds",
+            "2",
+        ])
+        .arg("--cache-dir")
+        .arg(work.path().join("cache"))
+        .env("KUBECONFIG", server.kubeconfig_path())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the skiff binary");
+    let pid = controller.id();
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "apps");
+    app(&apps, "app-0", &url).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "app-0");
+    let greeting = |cms: Api<ConfigMap>| async move {
+        cms.get_opt("settings")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.data)
+            .and_then(|d| d.get("greeting").cloned())
+    };
+    while greeting(cms.clone()).await.as_deref() != Some("v0") {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut times = Vec::new();
+    for i in 1..=COMMITS {
+        let want = format!("v{i}");
+        commit(&repo, &want);
+        let start = Instant::now();
+        while greeting(cms.clone()).await.as_deref() != Some(want.as_str()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    println!(
+        "commit to applied (example app, 2 s polling, {COMMITS} commits): median {:.2} s, max {:.2} s",
+        times[COMMITS / 2].as_secs_f64(),
+        times[COMMITS - 1].as_secs_f64()
+    );
+    println!(
+        "controller resident memory with 1 app: {:.1} MiB",
+        rss_kib(pid, "VmRSS:") as f64 / 1024.0
+    );
+
+    for i in 1..APPS {
+        app(&apps, &format!("app-{i}"), &url).await;
+    }
+    let start = Instant::now();
+    loop {
+        let list = apps.list(&Default::default()).await.unwrap();
+        let synced = list
+            .items
+            .iter()
+            .filter(|a| a.status.as_ref().is_some_and(|s| s.sync.status == "Synced"))
+            .count();
+        if synced == APPS {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            println!("only {synced} of {APPS} apps synced after 300 s");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "{APPS} apps synced in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!(
+        "controller resident memory with {APPS} apps: {:.1} MiB (peak {:.1} MiB; goal <= 40 MiB)",
+        rss_kib(pid, "VmRSS:") as f64 / 1024.0,
+        rss_kib(pid, "VmHWM:") as f64 / 1024.0
+    );
+    let _ = controller.kill();
+    let _ = controller.wait();
+}
