@@ -229,3 +229,76 @@ async fn without_automated_sync_the_app_is_out_of_sync_until_asked() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crd_and_its_objects_sync_together_and_status_is_written_only_on_change() {
+    let c = cluster().await;
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let crd = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.demo.skiff.dev
+spec:
+  group: demo.skiff.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+    let widget =
+        "apiVersion: demo.skiff.dev/v1\nkind: Widget\nmetadata:\n  name: gizmo\nspec:\n  size: 3\n";
+    let up = Upstream::new();
+    // The Widget sorts before its CRD by file name: skiff applies the CRD first anyway.
+    up.commit(
+        &[
+            ("app/a-widget.yaml", Some(widget)),
+            ("app/z-crd.yaml", Some(crd)),
+        ],
+        "crd and widget",
+    );
+    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 1);
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    apps.create(
+        &PostParams::default(),
+        &application("widgets", &up.url(), "app", "widgets", true),
+    )
+    .await
+    .unwrap();
+    eventually("the CRD and the Widget are applied and Synced", 30, || {
+        let apps = apps.clone();
+        async move { (app_status(&apps, "widgets").await["sync"]["status"] == "Synced").then_some(()) }
+    })
+    .await;
+    let req = http::Request::get("/apis/demo.skiff.dev/v1/namespaces/widgets/widgets/gizmo")
+        .body(vec![])
+        .unwrap();
+    let gizmo: Value = c.client.request(req).await.unwrap();
+    assert_eq!(gizmo["spec"]["size"], 3);
+
+    if let Some(server) = &c.server {
+        // With nothing changing, reconciles (every ~1 s) write no status.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        server.clear_requests();
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        let status_writes = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.ends_with("/applications/widgets/status"))
+            .count();
+        let reads = server
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/widgets/gizmo"))
+            .count();
+        assert!(
+            reads >= 2,
+            "the app was reconciled meanwhile ({reads} reads of its objects)"
+        );
+        assert_eq!(status_writes, 0, "an unchanged status is not written again");
+    }
+}
