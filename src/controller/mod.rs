@@ -521,8 +521,8 @@ async fn compare_and_sync(
         }
         let (group, version) = p.group_version();
         pass.resources.push(ResourceStatus {
-            group,
-            version,
+            group: group.into(),
+            version: version.into(),
             kind: p.kind().into(),
             namespace: p.namespace().into(),
             name: p.name().into(),
@@ -554,8 +554,8 @@ fn short(sha: &str) -> &str {
 fn resource_result(p: &Planned, status: &str, message: String) -> ResourceResult {
     let (group, version) = p.group_version();
     ResourceResult {
-        group,
-        version,
+        group: group.into(),
+        version: version.into(),
         kind: p.kind().into(),
         namespace: p.namespace().into(),
         name: p.name().into(),

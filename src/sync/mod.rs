@@ -109,38 +109,23 @@ impl Kinds {
     }
 }
 
-/// One object ready to apply: where it goes and what it is.
+/// One object ready to apply: the manifest with its namespace and tracking
+/// annotation set, and where it goes.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub object: Value,
-    pub file: String,
+    pub manifest: Manifest,
     pub resource: Option<ApiResource>,
     pub namespaced: bool,
 }
 
+impl std::ops::Deref for Planned {
+    type Target = Manifest;
+    fn deref(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
 impl Planned {
-    fn str_at(&self, pointer: &str) -> &str {
-        self.object
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    }
-    pub fn kind(&self) -> &str {
-        self.str_at("/kind")
-    }
-    pub fn name(&self) -> &str {
-        self.str_at("/metadata/name")
-    }
-    pub fn namespace(&self) -> &str {
-        self.str_at("/metadata/namespace")
-    }
-    pub fn group_version(&self) -> (String, String) {
-        let av = self.str_at("/apiVersion");
-        match av.split_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), av.to_string()),
-        }
-    }
     /// Namespaces and CRDs go first, so what needs them finds them.
     fn order(&self) -> u8 {
         match self.kind() {
@@ -252,9 +237,12 @@ pub async fn plan(
                 )),
             );
         }
-        out.push(Planned {
+        let manifest = Manifest {
             object,
             file: m.file.clone(),
+        };
+        out.push(Planned {
+            manifest,
             resource,
             namespaced,
         });
@@ -291,7 +279,7 @@ pub async fn apply_one(
     let ar = match &p.resource {
         Some(ar) => ar.clone(),
         None => match kinds
-            .resolve(client, &group, &version, p.kind())
+            .resolve(client, group, version, p.kind())
             .await
             .map_err(|e| e.to_string())?
         {
