@@ -93,7 +93,7 @@ async fn generated_bad_requests_never_crash_the_server() {
     for i in 0..3000 {
         let method = reqwest::Method::from_bytes(rng.pick(&methods).as_bytes()).unwrap();
         let mut url = format!("{}{}", server.url(), path(&mut rng));
-        if method == reqwest::Method::PATCH && rng.next() % 2 == 0 {
+        if method == reqwest::Method::PATCH && rng.next().is_multiple_of(2) {
             url.push_str(if url.contains('?') {
                 "&fieldManager=fuzz"
             } else {
