@@ -68,10 +68,13 @@ async fn bad_input_sets_a_condition_and_applies_nothing() {
                 Some("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"),
             ),
             (
-                "kustomized/kustomization.yaml",
-                Some("resources: [cm.yaml]\n"),
+                "remote/kustomization.yaml",
+                Some("resources:\n- https://github.com/example/config//base?ref=v1\n"),
             ),
-            ("kustomized/cm.yaml", Some(CM)),
+            (
+                "escape/kustomization.yaml",
+                Some("resources:\n- ../../../etc\n"),
+            ),
             (
                 "noname/cm.yaml",
                 Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n"),
@@ -87,7 +90,8 @@ async fn bad_input_sets_a_condition_and_applies_nothing() {
         ("badyaml", up.url(), "badyaml", "ComparisonError".into(), "badyaml/broken.yaml: line 5: while parsing a flow sequence"),
         ("unknown", up.url(), "unknown", "ComparisonError".into(), "unknown/widget.yaml: Widget \"w\": the cluster does not know kind example.com/v1 Widget"),
         ("missing", up.url(), "missing", "ComparisonError".into(), "missing: no such file or directory"),
-        ("kustomized", up.url(), "kustomized", "ComparisonError".into(), "kustomized: contains kustomization.yaml; kustomize is not supported yet"),
+        ("remote", up.url(), "remote", "ComparisonError".into(), "remote/kustomization.yaml: resources: \"https://github.com/example/config//base?ref=v1\": remote resources are not supported"),
+        ("escape", up.url(), "escape", "ComparisonError".into(), "escape/kustomization.yaml: resources: escape/../../../etc: the path leaves the repository"),
         ("noname", up.url(), "noname", "ComparisonError".into(), "noname/cm.yaml: document 1: metadata.name is missing"),
     ];
     for (name, url, path, _, _) in &cases {

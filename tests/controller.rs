@@ -302,3 +302,56 @@ spec:
         assert_eq!(status_writes, 0, "an unchanged status is not written again");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kustomize_overlay_is_rendered_in_process_and_applied() {
+    let c = cluster().await;
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let up = Upstream::new();
+    up.commit(
+        &[
+            ("base/kustomization.yaml", Some("resources: [deploy.yaml]\nconfigMapGenerator:\n- name: settings\n  literals: [MODE=base]\n")),
+            ("base/deploy.yaml", Some(DEPLOY)),
+            ("overlays/prod/kustomization.yaml", Some("resources: [../../base]\nnamePrefix: prod-\nreplicas:\n- {name: web, count: 3}\nconfigMapGenerator:\n- name: settings\n  behavior: merge\n  literals: [MODE=prod]\n")),
+        ],
+        "overlay",
+    );
+    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 1);
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    apps.create(
+        &PostParams::default(),
+        &application("overlay", &up.url(), "overlays/prod", "overlay", true),
+    )
+    .await
+    .unwrap();
+    let status = eventually("the overlay is Synced", 30, || {
+        let apps = apps.clone();
+        async move {
+            let s = app_status(&apps, "overlay").await;
+            (s["sync"]["status"] == "Synced").then_some(s)
+        }
+    })
+    .await;
+    assert_eq!(status["sourceType"], "Kustomize");
+    let deploy = Api::<Deployment>::namespaced(c.client.clone(), "overlay")
+        .get("prod-web")
+        .await
+        .unwrap();
+    assert_eq!(deploy.spec.unwrap().replicas, Some(3));
+    let cms = Api::<ConfigMap>::namespaced(c.client.clone(), "overlay")
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let settings = cms
+        .items
+        .iter()
+        .find(|c| {
+            c.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("prod-settings-"))
+        })
+        .expect("the generated ConfigMap with its hash suffix");
+    assert_eq!(settings.data.as_ref().unwrap()["MODE"], "prod");
+}

@@ -100,6 +100,9 @@ pub struct RenderArgs {
     /// Skip files matching this glob (or `{a,b}` list).
     #[arg(long, default_value = "", env = "SKIFF_RENDER_EXCLUDE")]
     pub exclude: String,
+    /// The repository root no path may leave (default: the enclosing git work tree, else DIR).
+    #[arg(long, env = "SKIFF_RENDER_ROOT")]
+    pub root: Option<PathBuf>,
 }
 
 /// Runs a command; the error is printed by `main` and makes the exit code 1.
@@ -120,14 +123,49 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Render(args) => {
-            let tree = crate::source::tree::DirTree::new(&args.dir).map_err(|e| e.to_string())?;
+            // Overlays reach their bases through the repository, so the tree is
+            // rooted at the enclosing git work tree (or --root), like the controller's.
+            let dir = args
+                .dir
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", args.dir.display()))?;
+            let root = match &args.root {
+                Some(r) => r
+                    .canonicalize()
+                    .map_err(|e| format!("{}: {e}", r.display()))?,
+                None => dir
+                    .ancestors()
+                    .find(|a| a.join(".git").exists())
+                    .unwrap_or(&dir)
+                    .to_path_buf(),
+            };
+            let rel = dir
+                .strip_prefix(&root)
+                .map_err(|_| {
+                    format!(
+                        "{} is not inside the root {}",
+                        dir.display(),
+                        root.display()
+                    )
+                })?
+                .to_string_lossy()
+                .to_string();
+            let tree = crate::source::tree::DirTree::new(&root).map_err(|e| e.to_string())?;
             let opts = crate::application::DirectorySource {
                 recurse: args.recurse,
                 include: args.include,
                 exclude: args.exclude,
             };
-            let manifests = crate::render::render(&tree, "", &opts).map_err(|e| e.to_string())?;
-            let objects: Vec<serde_json::Value> = manifests.into_iter().map(|m| m.object).collect();
+            let tool = crate::render::detect(&tree, &rel).map_err(|e| e.to_string())?;
+            let manifests = crate::render::render(&tree, &rel, &opts).map_err(|e| e.to_string())?;
+            // kustomize prints keys sorted; a plain directory keeps the files' order.
+            let objects: Vec<serde_json::Value> = manifests
+                .into_iter()
+                .map(|m| match tool {
+                    crate::render::Tool::Kustomize => crate::render::kustomize::sorted(&m.object),
+                    crate::render::Tool::Directory => m.object,
+                })
+                .collect();
             print!("{}", crate::render::yaml_out::write_stream(&objects));
             Ok(())
         }

@@ -153,6 +153,7 @@ fn stop(kind: &'static str, message: impl Into<String>) -> Stop {
 #[derive(Default)]
 struct Pass {
     revision: Option<String>,
+    tool: Option<render::Tool>,
     resources: Vec<ResourceStatus>,
     synced: bool,
     health: Option<(Health, String)>,
@@ -243,7 +244,9 @@ fn status_differs(old: &ApplicationStatus, new: &ApplicationStatus) -> bool {
 fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> ApplicationStatus {
     let mut status = previous.clone();
     status.observed_generation = app.metadata.generation;
-    status.source_type = Some("Directory".into());
+    if let Some(tool) = pass.tool {
+        status.source_type = Some(tool.as_str().into());
+    }
     let compared = crate::application::ComparedTo {
         source: app.spec.source.clone(),
         destination: app.spec.destination.clone(),
@@ -377,6 +380,7 @@ async fn compare_and_sync(
 
     // Render.
     let directory = spec.source.directory.clone().unwrap_or_default();
+    pass.tool = render::detect(&tree, &spec.source.path).ok();
     let manifests = render::render(&tree, &spec.source.path, &directory).map_err(|e| {
         stop(
             "ComparisonError",

@@ -216,7 +216,7 @@ mod tests {
         let (_d, t) = tree(&[("app/kustomization.yaml", "resources: []\n")]);
         assert_eq!(
             render(&t, "app", &DirectorySource::default()).unwrap_err().to_string(),
-            "app: contains kustomization.yaml; kustomize is not supported yet, so nothing was rendered"
+            "app: contains kustomization.yaml inside a directory app; point an Application's path at it to render it with kustomize"
         );
         let (_d, t) = tree(&[("a.yaml", &CM.replace("NAME", "a"))]);
         assert!(matches!(

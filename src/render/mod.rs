@@ -2,6 +2,8 @@
 //! A function of its inputs (a [`Tree`] and options); it touches no cluster.
 
 pub mod directory;
+pub mod kustomize;
+pub mod schema;
 pub mod yaml;
 pub mod yaml_out;
 
@@ -62,10 +64,12 @@ pub enum RenderError {
         document: usize,
         message: String,
     },
-    #[error("{dir}: contains {file}; kustomize is not supported yet, so nothing was rendered")]
+    #[error("{dir}: contains {file} inside a directory app; point an Application's path at it to render it with kustomize")]
     KustomizeUnsupported { dir: String, file: String },
     #[error("{file}: {message}")]
     Limit { file: String, message: String },
+    #[error(transparent)]
+    Kustomize(#[from] kustomize::KustomizeError),
     #[error("directory.{field}: invalid glob {pattern:?}: {message}")]
     Glob {
         field: &'static str,
@@ -75,8 +79,7 @@ pub enum RenderError {
 }
 
 /// The files that make a directory a kustomization (Argo CD's tool detection).
-pub const KUSTOMIZATION_FILES: &[&str] =
-    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub use kustomize::FILES as KUSTOMIZATION_FILES;
 
 /// Parses one manifest file (YAML stream or JSON) into objects.
 pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Vec<Manifest>, RenderError> {
@@ -179,11 +182,43 @@ fn check_object(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Which tool renders a path (Argo CD's detection: a kustomization file means kustomize).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Directory,
+    Kustomize,
+}
+
+impl Tool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Directory => "Directory",
+            Tool::Kustomize => "Kustomize",
+        }
+    }
+}
+
+pub fn detect(tree: &dyn Tree, path: &str) -> Result<Tool, RenderError> {
+    let dir = crate::source::tree::normalize("", path)?;
+    tree.list(&dir)?;
+    Ok(if kustomize::is_kustomization(tree, &dir) {
+        Tool::Kustomize
+    } else {
+        Tool::Directory
+    })
+}
+
 /// Renders an application's path with the tool Argo CD would pick for it.
 pub fn render(
     tree: &dyn Tree,
     path: &str,
     directory: &crate::application::DirectorySource,
 ) -> Result<Vec<Manifest>, RenderError> {
-    directory::render(tree, path, directory)
+    match detect(tree, path)? {
+        Tool::Kustomize => Ok(kustomize::build(
+            tree,
+            &crate::source::tree::normalize("", path)?,
+        )?),
+        Tool::Directory => directory::render(tree, path, directory),
+    }
 }

@@ -27,12 +27,29 @@ impl std::fmt::Display for YamlError {
     }
 }
 
-/// Parses every document of a YAML stream. Empty documents are skipped.
+/// Which YAML rules a reader follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// kubectl and the API server (go-yaml v2): YAML 1.1, so plain `yes`/`on` are booleans.
+    #[default]
+    Kubectl,
+    /// kustomize (kyaml): plain `yes`, `on`, `y`, `no`, `off`, `n` stay strings;
+    /// octal `0644` is still 420.
+    Kustomize,
+}
+
+/// Parses every document of a YAML stream as kubectl does. Empty documents are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_documents_as(text, Dialect::Kubectl)
+}
+
+/// Parses every document of a YAML stream with `dialect`'s scalar rules.
+pub fn parse_documents_as(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
     let mut builder = Builder {
         events: Parser::new_from_str(text),
         anchors: Vec::new(),
         nodes: 0,
+        dialect,
     };
     let mut docs = Vec::new();
     loop {
@@ -63,6 +80,7 @@ struct Builder<'a> {
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: Vec<(usize, Value)>,
     nodes: usize,
+    dialect: Dialect,
 }
 
 fn error(span: Span, message: impl Into<String>) -> YamlError {
@@ -108,7 +126,7 @@ impl<'a> Builder<'a> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
-                let value = resolve_scalar(&text, style, tag.as_deref());
+                let value = resolve_scalar(&text, style, tag.as_deref(), self.dialect);
                 self.remember(anchor, &value);
                 Ok(value)
             }
@@ -204,7 +222,7 @@ fn key_string(key: &Value) -> Option<String> {
     }
 }
 
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>, dialect: Dialect) -> Value {
     match tag {
         Some("str") => return Value::String(text.to_string()),
         Some("int") | Some("float") | Some("bool") | Some("null") => {}
@@ -212,7 +230,32 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         None if style != ScalarStyle::Plain => return Value::String(text.to_string()),
         None => {}
     }
+    if dialect == Dialect::Kustomize && is_yaml11_only_bool(text) {
+        return Value::String(text.to_string());
+    }
     resolve_plain(text)
+}
+
+/// Booleans of YAML 1.1 that YAML 1.2's core schema reads as strings.
+fn is_yaml11_only_bool(text: &str) -> bool {
+    matches!(
+        text,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
 }
 
 /// go-yaml v2's resolution of a plain scalar (YAML 1.1 booleans and octals).
@@ -312,6 +355,16 @@ mod tests {
                 json!({"mode": 420, "q": "0644", "b": true, "num": 12, "f": 1.5,
                         "x": null, "s": "hello", "neg": -3, "hex": 31})
             ]
+        );
+    }
+
+    #[test]
+    fn kustomize_keeps_yaml_1_1_booleans_as_strings() {
+        let docs =
+            parse_documents_as("a: yes\nb: on\nc: true\nd: 0644\n", Dialect::Kustomize).unwrap();
+        assert_eq!(
+            docs,
+            vec![json!({"a": "yes", "b": "on", "c": true, "d": 420})]
         );
     }
 

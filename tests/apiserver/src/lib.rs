@@ -27,6 +27,8 @@ pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod resources;
+/// Merge semantics from the schema; one file shared with skiff's render stage.
+#[path = "../../../src/render/schema.rs"]
 pub mod schema;
 pub mod selector;
 pub mod store;

@@ -1,9 +1,13 @@
 //! Just enough OpenAPI to know how a field merges: which lists are keyed maps,
-//! which are sets, which are atomic, and which maps are atomic.
+//! which are sets, which are atomic, and which maps are atomic — for
+//! kustomize's strategic merge (patch strategy and merge key) and for
+//! server-side apply (list type).
 //!
 //! Built-in kinds use the Kubernetes OpenAPI v2 definitions kustomize embeds
-//! (`data/merge-keys.json`, v1.21.2, from shared/kustomize-data), CRD kinds use their
-//! own `openAPIV3Schema`. Both are JSON Schema, so one walker serves both.
+//! (`kustomize/data/merge-keys.json`, v1.21.2, from shared/kustomize-data), CRD
+//! kinds use their own `openAPIV3Schema`. Both are JSON Schema, so one walker
+//! serves both. This file is also compiled into the test API server (`#[path]`
+//! include), so it depends on nothing but serde_json.
 
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -41,7 +45,7 @@ struct Builtin {
 fn builtin() -> &'static Builtin {
     static DATA: OnceLock<Builtin> = OnceLock::new();
     DATA.get_or_init(|| Builtin {
-        doc: serde_json::from_str(include_str!("../data/merge-keys.json"))
+        doc: serde_json::from_str(include_str!("kustomize/data/merge-keys.json"))
             .expect("data/merge-keys.json is valid JSON"),
     })
 }
@@ -229,6 +233,35 @@ impl<'a> Schema<'a> {
         };
         if !self.patch_merge() {
             return ListType::Atomic;
+        }
+        match v
+            .get("x-kubernetes-patch-merge-key")
+            .and_then(Value::as_str)
+        {
+            Some(k) => ListType::Map(vec![k.to_string()]),
+            None => ListType::Set,
+        }
+    }
+
+    /// kustomize's strategic merge view: associative only when the patch
+    /// strategy says merge; keys from list-map-keys, else the merge key; a
+    /// merge strategy without keys is a set of primitives.
+    pub fn list_type_for_patch(&self) -> ListType {
+        let Some(v) = self.value() else {
+            return ListType::Atomic;
+        };
+        if !self.patch_merge() {
+            return ListType::Atomic;
+        }
+        if let Some(keys) = v
+            .get("x-kubernetes-list-map-keys")
+            .and_then(Value::as_array)
+        {
+            return ListType::Map(
+                keys.iter()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect(),
+            );
         }
         match v
             .get("x-kubernetes-patch-merge-key")

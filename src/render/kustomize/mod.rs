@@ -1,0 +1,814 @@
+//! kustomize, in process: a Kustomization (or Component) tree read through a
+//! [`Tree`] becomes the objects `kubectl kustomize` would print, in the same
+//! order. Each stage is a small function over the resources; the field tables
+//! they are driven by are kustomize's own, kept as data in `data/`.
+//!
+//! Order of work in one kustomization (kustomize v5): resources → generators →
+//! components → patchesStrategicMerge, patches, namespace, prefix/suffix,
+//! labels, annotations, patchesJson6902, replicas, images. Once, at the top:
+//! hash suffixes, name references, local-config objects dropped, sort.
+
+pub mod fieldspec;
+pub mod finish;
+pub mod generate;
+pub mod patch;
+pub mod transform;
+
+use super::yaml::{self, Dialect};
+use super::{Manifest, MAX_DOCUMENTS, MAX_FILE_BYTES};
+use crate::render::schema::Schema;
+use crate::source::tree::{normalize, EntryKind, Tree};
+use serde_json::{json, Map, Value};
+
+/// How deep kustomizations may nest.
+pub const MAX_DEPTH: usize = 32;
+
+/// A render error of a kustomization: the file, the field, what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {field}: {message}")]
+pub struct KustomizeError {
+    pub file: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl KustomizeError {
+    pub fn field(file: &str, field: &str, message: String) -> KustomizeError {
+        KustomizeError {
+            file: file.to_string(),
+            field: field.to_string(),
+            message,
+        }
+    }
+}
+
+/// One resource being built, with the names it had (for name references).
+#[derive(Debug, Clone)]
+pub struct Res {
+    pub obj: Value,
+    pub names: Vec<String>,
+    pub hash_suffix: bool,
+    pub file: String,
+}
+
+impl Res {
+    pub fn new(obj: Value) -> Res {
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Res {
+            obj,
+            names: vec![name],
+            hash_suffix: false,
+            file: String::new(),
+        }
+    }
+    fn str_at(&self, p: &str) -> &str {
+        self.obj
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn kind(&self) -> &str {
+        self.str_at("/kind")
+    }
+    pub fn name(&self) -> &str {
+        self.str_at("/metadata/name")
+    }
+    pub fn namespace(&self) -> &str {
+        self.str_at("/metadata/namespace")
+    }
+    pub fn group_version(&self) -> (&str, &str) {
+        let av = self.str_at("/apiVersion");
+        av.split_once('/').unwrap_or(("", av))
+    }
+    pub fn rename(&mut self, name: &str) {
+        if let Some(meta) = self.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("name".into(), json!(name));
+        }
+        if self.names.last().map(String::as_str) != Some(name) {
+            self.names.push(name.to_string());
+        }
+    }
+    fn id(&self) -> (String, String, String, String) {
+        let (g, _) = self.group_version();
+        (
+            g.to_string(),
+            self.kind().to_string(),
+            self.namespace().to_string(),
+            self.name().to_string(),
+        )
+    }
+    fn schema(&self) -> Schema<'static> {
+        let av = self.str_at("/apiVersion").to_string();
+        Schema::builtin(&av, self.kind())
+    }
+}
+
+/// The file names that make a directory a kustomization, in kustomize's order.
+pub const FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Fields skiff reads; anything else in a Kustomization is an error.
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+];
+
+/// Fields kustomize has that skiff refuses, with the reason.
+const REFUSED: &[(&str, &str)] = &[
+    ("helmCharts", "skiff does not run helm"),
+    ("helmChartInflationGenerator", "skiff does not run helm"),
+    ("helmGlobals", "skiff does not run helm"),
+    ("transformers", "transformer configs are not supported yet"),
+    ("generators", "generator configs are not supported yet"),
+    ("validators", "validators are not supported"),
+    ("replacements", "replacements are not supported yet"),
+    ("vars", "vars are not supported yet"),
+    ("configurations", "configurations are not supported yet"),
+    ("crds", "crds are not supported yet"),
+    ("openapi", "a custom OpenAPI schema is not supported"),
+    ("buildMetadata", "buildMetadata is not supported yet"),
+];
+
+/// Whether `dir` holds a kustomization (Argo CD's tool detection).
+pub fn is_kustomization(tree: &dyn Tree, dir: &str) -> bool {
+    find_file(tree, dir).is_some()
+}
+
+fn find_file(tree: &dyn Tree, dir: &str) -> Option<String> {
+    let entries = tree.list(dir).ok()?;
+    FILES
+        .iter()
+        .find(|f| {
+            entries
+                .iter()
+                .any(|e| e.kind == EntryKind::File && e.name == **f)
+        })
+        .map(|f| normalize(dir, f).unwrap_or_default())
+}
+
+/// Builds the kustomization at `dir` into the objects to apply.
+pub fn build(tree: &dyn Tree, dir: &str) -> Result<Vec<Manifest>, KustomizeError> {
+    let mut stack = Vec::new();
+    let (mut resources, sort) = build_into(tree, dir, Vec::new(), &mut stack, false)?;
+    finish::hash_suffixes(&mut resources);
+    finish::name_references_update(&mut resources);
+    finish::drop_local_config(&mut resources);
+    if sort {
+        finish::legacy_sort(&mut resources);
+    }
+    Ok(resources
+        .into_iter()
+        .map(|r| Manifest {
+            object: r.obj,
+            file: r.file,
+        })
+        .collect())
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("git@")
+        || entry.contains("?ref=")
+}
+
+/// Builds one kustomization or component on top of `input`; returns the
+/// resources and whether the legacy sort applies.
+fn build_into(
+    tree: &dyn Tree,
+    dir: &str,
+    input: Vec<Res>,
+    stack: &mut Vec<String>,
+    component: bool,
+) -> Result<(Vec<Res>, bool), KustomizeError> {
+    let file = find_file(tree, dir).ok_or_else(|| {
+        KustomizeError::field(
+            dir,
+            "resources",
+            "no kustomization.yaml, kustomization.yml or Kustomization here".into(),
+        )
+    })?;
+    if stack.contains(&dir.to_string()) {
+        return Err(KustomizeError::field(
+            &file,
+            "resources",
+            format!("cycle: {} → {dir}", stack.join(" → ")),
+        ));
+    }
+    if stack.len() >= MAX_DEPTH {
+        return Err(KustomizeError::field(
+            &file,
+            "resources",
+            format!("kustomizations nest more than {MAX_DEPTH} deep"),
+        ));
+    }
+    stack.push(dir.to_string());
+    let k = load(tree, &file)?;
+    let kind = k
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("Kustomization");
+    if component && kind != "Component" {
+        return Err(KustomizeError::field(
+            &file,
+            "kind",
+            format!("listed under components, but its kind is {kind:?}, not Component"),
+        ));
+    }
+    if !component && kind == "Component" {
+        return Err(KustomizeError::field(
+            &file,
+            "kind",
+            "a Component can only be listed under components".into(),
+        ));
+    }
+    let err = |field: &str, message: String| KustomizeError::field(&file, field, message);
+    let mut resources = input;
+    let entries = strings(&k, "resources")
+        .into_iter()
+        .chain(strings(&k, "bases"));
+    for entry in entries {
+        if is_remote(&entry) {
+            return Err(err("resources", format!("{entry:?}: remote resources are not supported (skiff renders offline; vendor it into the repository)")));
+        }
+        let path = normalize(dir, &entry).map_err(|e| err("resources", e.to_string()))?;
+        let added = match tree
+            .kind(&path)
+            .map_err(|e| err("resources", e.to_string()))?
+        {
+            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false)?.0,
+            EntryKind::File => read_resources(tree, &path)?,
+        };
+        for r in added {
+            add_unique(&mut resources, r, &file)?;
+        }
+    }
+    let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
+    for (field, gen_kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
+        for entry in k
+            .get(field)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let generated = generate::generate(tree, dir, &file, gen_kind, &entry, &options)?;
+            let behavior = entry
+                .get("behavior")
+                .and_then(Value::as_str)
+                .unwrap_or("create");
+            merge_generated(&mut resources, generated, behavior, &file, field)?;
+        }
+    }
+    for c in strings(&k, "components") {
+        let path = normalize(dir, &c).map_err(|e| err("components", e.to_string()))?;
+        resources = build_into(tree, &path, resources, stack, true)?.0;
+    }
+    transform(tree, dir, &file, &k, &mut resources)?;
+    stack.pop();
+    let sort = match k.pointer("/sortOptions/order").and_then(Value::as_str) {
+        None | Some("legacy") => true,
+        Some("fifo") => false,
+        Some(other) => {
+            return Err(err(
+                "sortOptions.order",
+                format!("{other:?} is neither legacy nor fifo"),
+            ))
+        }
+    };
+    for r in resources.iter_mut().filter(|r| r.file.is_empty()) {
+        r.file = file.clone();
+    }
+    Ok((resources, sort))
+}
+
+fn strings(k: &Value, field: &str) -> Vec<String> {
+    k.get(field)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read_text(
+    tree: &dyn Tree,
+    path: &str,
+    field: &str,
+    file: &str,
+) -> Result<String, KustomizeError> {
+    let bytes = tree
+        .read(path)
+        .map_err(|e| KustomizeError::field(file, field, e.to_string()))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(KustomizeError::field(
+            file,
+            field,
+            format!("{path}: more than {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| KustomizeError::field(file, field, format!("{path}: not UTF-8: {e}")))
+}
+
+fn parse(text: &str, path: &str, dialect: Dialect) -> Result<Vec<Value>, KustomizeError> {
+    yaml::parse_documents_as(text, dialect)
+        .map_err(|e| KustomizeError::field(path, &format!("line {}", e.line), e.message))
+}
+
+fn load(tree: &dyn Tree, file: &str) -> Result<Value, KustomizeError> {
+    let text = read_text(tree, file, "kustomization", file)?;
+    let doc = parse(&text, file, Dialect::Kustomize)?
+        .into_iter()
+        .next()
+        .unwrap_or(json!({}));
+    let Value::Object(map) = &doc else {
+        return Err(KustomizeError::field(
+            file,
+            "kustomization",
+            "is not a map".into(),
+        ));
+    };
+    for key in map.keys() {
+        if let Some((_, why)) = REFUSED.iter().find(|(f, _)| f == key) {
+            return Err(KustomizeError::field(
+                file,
+                key,
+                format!("{why}, so nothing was rendered"),
+            ));
+        }
+        if !KNOWN_FIELDS.contains(&key.as_str()) {
+            return Err(KustomizeError::field(file, key, "unknown field".into()));
+        }
+    }
+    Ok(doc)
+}
+
+fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeError> {
+    let text = read_text(tree, path, "resources", path)?;
+    let mut out = Vec::new();
+    for (i, doc) in parse(&text, path, Dialect::Kustomize)?
+        .into_iter()
+        .enumerate()
+    {
+        let items = if doc.get("kind").and_then(Value::as_str) == Some("List") {
+            doc.get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            vec![doc]
+        };
+        for item in items {
+            if !item.is_object()
+                || item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            {
+                return Err(KustomizeError::field(
+                    path,
+                    &format!("document {}", i + 1),
+                    "a resource needs kind, apiVersion and metadata.name".into(),
+                ));
+            }
+            let mut r = Res::new(item);
+            r.file = path.to_string();
+            out.push(r);
+        }
+        if out.len() > MAX_DOCUMENTS {
+            return Err(KustomizeError::field(
+                path,
+                "resources",
+                format!("more than {MAX_DOCUMENTS} objects"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn add_unique(resources: &mut Vec<Res>, r: Res, file: &str) -> Result<(), KustomizeError> {
+    if resources.iter().any(|x| x.id() == r.id()) {
+        let (g, k, ns, n) = r.id();
+        return Err(KustomizeError::field(
+            file,
+            "resources",
+            format!("may not add resource with an already registered id: {k}.{g} {ns}/{n}"),
+        ));
+    }
+    resources.push(r);
+    Ok(())
+}
+
+fn merge_generated(
+    resources: &mut Vec<Res>,
+    generated: Res,
+    behavior: &str,
+    file: &str,
+    field: &str,
+) -> Result<(), KustomizeError> {
+    let existing = resources.iter().position(|r| {
+        r.kind() == generated.kind()
+            && r.name() == generated.name()
+            && (generated.namespace().is_empty() || r.namespace() == generated.namespace())
+    });
+    match (behavior, existing) {
+        ("create", _) => add_unique(resources, generated, file),
+        ("merge", Some(i)) | ("replace", Some(i)) => {
+            let target = &mut resources[i];
+            for key in ["data", "binaryData"] {
+                let new = generated.obj.get(key).cloned();
+                match (behavior, new) {
+                    ("replace", Some(v)) => {
+                        target.obj[key] = v;
+                    }
+                    ("replace", None) => {
+                        if let Some(m) = target.obj.as_object_mut() {
+                            m.remove(key);
+                        }
+                    }
+                    (_, Some(Value::Object(add))) => {
+                        let slot = target
+                            .obj
+                            .as_object_mut()
+                            .expect("object")
+                            .entry(key)
+                            .or_insert_with(|| json!({}));
+                        if let Some(m) = slot.as_object_mut() {
+                            m.extend(add);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for key in ["labels", "annotations"] {
+                if let Some(Value::Object(add)) =
+                    generated.obj.pointer(&format!("/metadata/{key}")).cloned()
+                {
+                    let meta = target.obj["metadata"].as_object_mut().expect("metadata");
+                    let slot = meta.entry(key).or_insert_with(|| json!({}));
+                    if let Some(m) = slot.as_object_mut() {
+                        m.extend(add);
+                    }
+                }
+            }
+            target.hash_suffix = generated.hash_suffix;
+            Ok(())
+        }
+        (_, None) => Err(KustomizeError::field(
+            file,
+            field,
+            format!(
+                "{:?}: behavior {behavior} but no {} of that name to {behavior} with",
+                generated.name(),
+                generated.kind()
+            ),
+        )),
+        (other, _) => Err(KustomizeError::field(
+            file,
+            field,
+            format!("behavior {other:?} is not create, merge or replace"),
+        )),
+    }
+}
+
+/// The transformers of one kustomization, in kustomize's order.
+fn transform(
+    tree: &dyn Tree,
+    dir: &str,
+    file: &str,
+    k: &Value,
+    resources: &mut Vec<Res>,
+) -> Result<(), KustomizeError> {
+    let err = |field: &str, message: String| KustomizeError::field(file, field, message);
+    // patchesStrategicMerge: files or inline YAML, each patch aimed by its own id.
+    for entry in strings(k, "patchesStrategicMerge") {
+        let text = if entry.contains('\n') || entry.trim_start().starts_with("apiVersion") {
+            entry.clone()
+        } else {
+            let path =
+                normalize(dir, &entry).map_err(|e| err("patchesStrategicMerge", e.to_string()))?;
+            read_text(tree, &path, "patchesStrategicMerge", file)?
+        };
+        for p in parse(&text, file, Dialect::Kustomize)? {
+            apply_smp_by_id(resources, &p, file, "patchesStrategicMerge")?;
+        }
+    }
+    for entry in k
+        .get("patches")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        apply_patch_entry(tree, dir, file, "patches", &entry, resources)?;
+    }
+    if let Some(ns) = k
+        .get("namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        transform::namespace(resources, ns);
+    }
+    let prefix = k
+        .get("namePrefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let suffix = k
+        .get("nameSuffix")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    transform::name_affix(resources, prefix, suffix);
+    if let Some(labels) = k.get("commonLabels").and_then(Value::as_object) {
+        transform::labels(resources, labels, fieldspec::common_labels());
+    }
+    for entry in k
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let pairs = entry
+            .get("pairs")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let selectors = entry
+            .get("includeSelectors")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let templates = entry
+            .get("includeTemplates")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut specs = if selectors {
+            fieldspec::common_labels().to_vec()
+        } else if templates {
+            fieldspec::template_labels().to_vec()
+        } else {
+            transform::metadata_labels_only()
+        };
+        if let Some(fields) = entry.get("fields").and_then(Value::as_array) {
+            specs.extend(fields.iter().filter_map(fieldspec::from_value));
+        }
+        transform::labels(resources, &pairs, &specs);
+    }
+    if let Some(a) = k.get("commonAnnotations").and_then(Value::as_object) {
+        transform::annotations(resources, a);
+    }
+    for entry in k
+        .get("patchesJson6902")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        if entry.get("target").is_none() {
+            return Err(err("patchesJson6902", "an entry has no target".into()));
+        }
+        apply_patch_entry(tree, dir, file, "patchesJson6902", &entry, resources)?;
+    }
+    if let Some(r) = k.get("replicas").and_then(Value::as_array) {
+        transform::replicas(resources, r);
+    }
+    if let Some(images) = k.get("images").and_then(Value::as_array) {
+        transform::images(resources, images);
+    }
+    Ok(())
+}
+
+fn apply_smp_by_id(
+    resources: &mut Vec<Res>,
+    p: &Value,
+    file: &str,
+    field: &str,
+) -> Result<(), KustomizeError> {
+    let kind = p.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let name = p
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = p.pointer("/metadata/namespace").and_then(Value::as_str);
+    let i = resources
+        .iter()
+        .position(|r| {
+            r.kind() == kind
+                && (r.name() == name || r.names.iter().any(|n| n == name))
+                && ns.is_none_or(|n| n == r.namespace())
+        })
+        .ok_or_else(|| {
+            KustomizeError::field(
+                file,
+                field,
+                format!("no resource matches the patch's {kind} {name:?}"),
+            )
+        })?;
+    let schema = resources[i].schema();
+    match patch::strategic_merge(&resources[i].obj, p, schema) {
+        Some(obj) => resources[i].obj = obj,
+        None => {
+            resources.remove(i);
+        }
+    }
+    Ok(())
+}
+
+fn apply_patch_entry(
+    tree: &dyn Tree,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &Value,
+    resources: &mut Vec<Res>,
+) -> Result<(), KustomizeError> {
+    let err = |message: String| KustomizeError::field(file, field, message);
+    let text = match (
+        entry.get("path").and_then(Value::as_str),
+        entry.get("patch").and_then(Value::as_str),
+    ) {
+        (Some(path), None) => {
+            let p = normalize(dir, path).map_err(|e| err(e.to_string()))?;
+            read_text(tree, &p, field, file)?
+        }
+        (None, Some(inline)) => inline.to_string(),
+        _ => return Err(err("each patch needs exactly one of path and patch".into())),
+    };
+    // JSON6902 bodies are read with YAML 1.1 rules (value: on is true), as kustomize does.
+    let docs = parse(&text, file, Dialect::Kubectl)?;
+    let is_json6902 = docs.len() == 1 && docs[0].is_array();
+    let target = entry.get("target").map(patch::Selector::from_value);
+    if is_json6902 {
+        let Some(target) = target else {
+            return Err(err("a JSON6902 patch needs a target".into()));
+        };
+        for r in resources.iter_mut() {
+            if target.matches(r).map_err(&err)? {
+                r.obj = patch::json6902(&r.obj, &docs[0])
+                    .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
+                stringify_metadata_maps(&mut r.obj);
+                let name = r.name().to_string();
+                r.rename(&name);
+            }
+        }
+        return Ok(());
+    }
+    let docs = parse(&text, file, Dialect::Kustomize)?;
+    match target {
+        None => {
+            for p in &docs {
+                apply_smp_by_id(resources, p, file, field)?;
+            }
+        }
+        Some(target) => {
+            let allow_name = entry
+                .pointer("/options/allowNameChange")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let allow_kind = entry
+                .pointer("/options/allowKindChange")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let mut i = 0;
+            while i < resources.len() {
+                if !target.matches(&resources[i]).map_err(&err)? {
+                    i += 1;
+                    continue;
+                }
+                let mut removed = false;
+                for p in &docs {
+                    let mut p = p.clone();
+                    if let Some(m) = p.as_object_mut() {
+                        if !allow_kind {
+                            m.remove("kind");
+                            m.remove("apiVersion");
+                        }
+                        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+                            if !allow_name {
+                                meta.remove("name");
+                            }
+                            meta.remove("namespace");
+                        }
+                    }
+                    let schema = resources[i].schema();
+                    match patch::strategic_merge(&resources[i].obj, &p, schema) {
+                        Some(obj) => resources[i].obj = obj,
+                        None => {
+                            removed = true;
+                            break;
+                        }
+                    }
+                }
+                if removed {
+                    resources.remove(i);
+                } else {
+                    let name = resources[i].name().to_string();
+                    resources[i].rename(&name);
+                    i += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Label and annotation values are strings; kustomize turns what a JSON6902
+/// patch set as a number or boolean into its text.
+fn stringify_metadata_maps(obj: &mut Value) {
+    for key in ["labels", "annotations"] {
+        if let Some(m) = obj
+            .pointer_mut(&format!("/metadata/{key}"))
+            .and_then(Value::as_object_mut)
+        {
+            for v in m.values_mut() {
+                if !v.is_string() && !v.is_null() {
+                    *v = Value::String(v.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Sorted keys at every level, as `kubectl kustomize` prints objects.
+pub fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), sorted(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::tree::DirTree;
+
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, DirTree) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let t = DirTree::new(dir.path()).unwrap();
+        (dir, t)
+    }
+
+    #[test]
+    fn unsafe_and_unsupported_trees_are_errors_naming_the_file_and_field() {
+        let (_d, t) = tree(&[
+            ("a/kustomization.yaml", "resources: [../b]\n"),
+            ("b/kustomization.yaml", "resources: [../a]\n"),
+        ]);
+        let e = build(&t, "a").unwrap_err().to_string();
+        assert_eq!(e, "a/kustomization.yaml: resources: cycle: a → b → a");
+        let (_d, t) = tree(&[("k/kustomization.yaml", "resources: [../../outside.yaml]\n")]);
+        assert_eq!(
+            build(&t, "k").unwrap_err().to_string(),
+            "k/kustomization.yaml: resources: k/../../outside.yaml: the path leaves the repository"
+        );
+        let (_d, t) = tree(&[("k/kustomization.yaml", "helmCharts:\n- name: x\n")]);
+        assert_eq!(
+            build(&t, "k").unwrap_err().to_string(),
+            "k/kustomization.yaml: helmCharts: skiff does not run helm, so nothing was rendered"
+        );
+        let (_d, t) = tree(&[("k/kustomization.yaml", "resourcez: []\n")]);
+        assert_eq!(
+            build(&t, "k").unwrap_err().to_string(),
+            "k/kustomization.yaml: resourcez: unknown field"
+        );
+        let (_d, t) = tree(&[("k/kustomization.yaml", "patchesStrategicMerge:\n- |\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: nope}\n")]);
+        assert_eq!(build(&t, "k").unwrap_err().to_string(), "k/kustomization.yaml: patchesStrategicMerge: no resource matches the patch's ConfigMap \"nope\"");
+    }
+}

@@ -1,0 +1,331 @@
+//! Patches as kustomize v5 applies them: its own strategic merge (patch items
+//! first, `$patch` directives, `null` deletes, lists of kinds it has no schema
+//! for replaced whole) and JSON6902, aimed by target selectors.
+
+use super::Res;
+use crate::render::schema::{ListType, Schema};
+use serde_json::{Map, Value};
+
+/// Merges `patch` into `original` with kustomize's strategic merge. `None`
+/// means the patch deleted the object (`$patch: delete`).
+pub fn strategic_merge(original: &Value, patch: &Value, schema: Schema) -> Option<Value> {
+    match (original, patch) {
+        (Value::Object(o), Value::Object(p)) => merge_map(o, p, schema).map(Value::Object),
+        (_, p) => Some(p.clone()),
+    }
+}
+
+fn directive(m: &Map<String, Value>) -> Option<&str> {
+    m.get("$patch").and_then(Value::as_str)
+}
+
+fn without_directive(m: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = m.clone();
+    out.remove("$patch");
+    out
+}
+
+fn merge_map(
+    original: &Map<String, Value>,
+    patch: &Map<String, Value>,
+    schema: Schema,
+) -> Option<Map<String, Value>> {
+    match directive(patch) {
+        Some("delete") => return None,
+        Some("replace") => return Some(without_directive(patch)),
+        _ => {}
+    }
+    let mut out = original.clone();
+    for (k, pv) in patch {
+        if k == "$patch" {
+            continue;
+        }
+        if pv.is_null() {
+            out.remove(k);
+            continue;
+        }
+        let child = schema.field(k);
+        let merged = match (original.get(k), pv) {
+            (Some(Value::Object(o)), Value::Object(p)) => merge_map(o, p, child).map(Value::Object),
+            (Some(Value::Array(o)), Value::Array(p)) => Some(Value::Array(merge_list(o, p, child))),
+            (None, Value::Object(p)) => match directive(p) {
+                Some("delete") => None,
+                _ => Some(Value::Object(without_directive(p))),
+            },
+            (_, p) => Some(p.clone()),
+        };
+        match merged {
+            Some(v) => {
+                out.insert(k.clone(), v);
+            }
+            None => {
+                out.remove(k);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether two list items are the same element under `keys` (a key missing on
+/// one side matches any value, as kyaml's multi-key matching does).
+fn same_item(a: &Value, b: &Value, keys: &[String]) -> bool {
+    let mut compared = false;
+    for k in keys {
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) if x != y => return false,
+            (Some(_), Some(_)) => compared = true,
+            _ => {}
+        }
+    }
+    compared
+}
+
+fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Vec<Value> {
+    if patch
+        .iter()
+        .any(|p| p.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
+        return patch
+            .iter()
+            .filter(|p| p.get("$patch").is_none())
+            .cloned()
+            .collect();
+    }
+    match schema.patch_list_keys() {
+        None => patch.to_vec(),
+        Some(keys) if keys.is_empty() => {
+            // A set of primitives: the patch's values first, then the rest.
+            let mut out: Vec<Value> = patch.to_vec();
+            out.extend(original.iter().filter(|v| !patch.contains(v)).cloned());
+            out
+        }
+        Some(keys) => {
+            let mut used = vec![false; original.len()];
+            let mut out = Vec::with_capacity(original.len() + patch.len());
+            for p in patch {
+                let found = original
+                    .iter()
+                    .enumerate()
+                    .position(|(i, o)| !used[i] && same_item(o, p, &keys));
+                let delete = p.get("$patch").and_then(Value::as_str) == Some("delete");
+                match found {
+                    Some(i) => {
+                        used[i] = true;
+                        if !delete {
+                            match (&original[i], p) {
+                                (Value::Object(o), Value::Object(pm)) => {
+                                    if let Some(m) = merge_map(o, pm, schema.items()) {
+                                        out.push(Value::Object(m));
+                                    }
+                                }
+                                _ => out.push(p.clone()),
+                            }
+                        }
+                    }
+                    None if delete => {}
+                    None => out.push(match p {
+                        Value::Object(m) => Value::Object(without_directive(m)),
+                        other => other.clone(),
+                    }),
+                }
+            }
+            out.extend(
+                original
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !used[*i])
+                    .map(|(_, o)| o.clone()),
+            );
+            out
+        }
+    }
+}
+
+impl Schema<'_> {
+    /// kustomize's view of a list: `Some(keys)` merges by key (empty keys: a
+    /// set of primitives), `None` replaces the list.
+    fn patch_list_keys(&self) -> Option<Vec<String>> {
+        match self.list_type_for_patch() {
+            ListType::Map(keys) => Some(keys),
+            ListType::Set => Some(Vec::new()),
+            ListType::Atomic => None,
+        }
+    }
+}
+
+/// Applies a JSON6902 patch (a list of operations).
+pub fn json6902(target: &Value, ops: &Value) -> Result<Value, String> {
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON6902 patch: {e}"))?;
+    let mut out = target.clone();
+    json_patch::patch(&mut out, &patch).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// A `target` selector of `patches`/`replacements`.
+#[derive(Debug, Default, Clone)]
+pub struct Selector {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+}
+
+impl Selector {
+    pub fn from_value(v: &Value) -> Selector {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+        Selector {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            name: s("name"),
+            namespace: s("namespace"),
+            label_selector: s("labelSelector"),
+            annotation_selector: s("annotationSelector"),
+        }
+    }
+
+    pub fn matches(&self, r: &Res) -> Result<bool, String> {
+        let (group, version) = r.group_version();
+        let field = |want: &Option<String>, have: &str| -> Result<bool, String> {
+            match want {
+                None => Ok(true),
+                Some(w) if w.is_empty() => Ok(true),
+                Some(w) => {
+                    let re = regex_lite::Regex::new(&format!("^(?:{w})$"))
+                        .map_err(|e| format!("bad target pattern {w:?}: {e}"))?;
+                    Ok(re.is_match(have))
+                }
+            }
+        };
+        Ok(field(&self.group, group)?
+            && field(&self.version, version)?
+            && field(&self.kind, r.kind())?
+            && field(&self.name, r.name())?
+            && field(&self.namespace, r.namespace())?
+            && selector_matches(
+                self.label_selector.as_deref(),
+                r.obj.pointer("/metadata/labels"),
+            )?
+            && selector_matches(
+                self.annotation_selector.as_deref(),
+                r.obj.pointer("/metadata/annotations"),
+            )?)
+    }
+}
+
+/// A Kubernetes label selector (`a=b,c!=d,e in (f,g),!h`) over a map.
+fn selector_matches(selector: Option<&str>, map: Option<&Value>) -> Result<bool, String> {
+    let Some(sel) = selector.filter(|s| !s.trim().is_empty()) else {
+        return Ok(true);
+    };
+    let get = |k: &str| map.and_then(|m| m.get(k)).and_then(Value::as_str);
+    // Split on commas outside parentheses.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in sel.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&sel[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&sel[start..]);
+    for term in terms.iter().map(|t| t.trim()) {
+        let ok = if let Some((k, v)) = term.split_once("!=") {
+            get(k.trim()) != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            get(k.trim()) == Some(v.trim())
+        } else if let Some((k, rest)) = term.split_once(" notin ") {
+            let vals: Vec<&str> = rest
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(',')
+                .map(str::trim)
+                .collect();
+            get(k.trim()).is_none_or(|v| !vals.contains(&v))
+        } else if let Some((k, rest)) = term.split_once(" in ") {
+            let vals: Vec<&str> = rest
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .split(',')
+                .map(str::trim)
+                .collect();
+            get(k.trim()).is_some_and(|v| vals.contains(&v))
+        } else if let Some(k) = term.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else if !term.is_empty()
+            && term
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
+        {
+            get(term).is_some()
+        } else {
+            return Err(format!("cannot parse selector {sel:?}"));
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn patch_items_come_first_and_keys_may_be_partial() {
+        let schema = Schema::builtin("apps/v1", "Deployment")
+            .field("spec")
+            .field("template")
+            .field("spec")
+            .field("containers");
+        let original = json!([{"name": "app", "image": "nginx", "ports": [{"containerPort": 53, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"}]}]);
+        let patch = json!([{"name": "sidecar", "image": "busybox"}, {"name": "app", "ports": [{"containerPort": 53, "protocol": "UDP", "name": "dns"}]}]);
+        let out = merge_list(
+            original.as_array().unwrap(),
+            patch.as_array().unwrap(),
+            schema,
+        );
+        assert_eq!(out[0]["name"], "sidecar");
+        assert_eq!(out[1]["image"], "nginx");
+        assert_eq!(
+            out[1]["ports"],
+            json!([{"containerPort": 53, "protocol": "UDP", "name": "dns"}, {"containerPort": 53, "protocol": "TCP"}])
+        );
+    }
+
+    #[test]
+    fn delete_directive_and_null() {
+        let schema = Schema::builtin("v1", "ConfigMap");
+        let out = strategic_merge(
+            &json!({"data": {"a": "1", "b": "2"}}),
+            &json!({"data": {"a": null}}),
+            schema,
+        )
+        .unwrap();
+        assert_eq!(out, json!({"data": {"b": "2"}}));
+        assert!(
+            strategic_merge(&json!({"data": {}}), &json!({"$patch": "delete"}), schema).is_none()
+        );
+    }
+
+    #[test]
+    fn selectors() {
+        let labels = json!({"app": "web", "tier": "front"});
+        assert!(selector_matches(Some("app=web,tier in (front,back)"), Some(&labels)).unwrap());
+        assert!(!selector_matches(Some("app!=web"), Some(&labels)).unwrap());
+        assert!(selector_matches(Some("!missing"), Some(&labels)).unwrap());
+    }
+}

@@ -1,0 +1,246 @@
+//! The built-in transformers a Kustomization's fields drive: namespace,
+//! name prefix and suffix, labels, annotations, replicas and images. Each is a
+//! small function over the resources, driven by a fieldspec table.
+
+use super::fieldspec::{self, FieldSpec};
+use super::Res;
+use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// Kinds kustomize treats as cluster-scoped: exactly these (apiVersion, kind) pairs.
+fn cluster_scoped() -> &'static Vec<(String, String)> {
+    static T: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    T.get_or_init(|| {
+        let doc: Value = serde_json::from_str(include_str!("data/cluster-scoped.json"))
+            .expect("cluster-scoped.json");
+        doc["clusterScoped"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["apiVersion"].as_str().unwrap_or_default().to_string(),
+                            e["kind"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+pub fn is_cluster_scoped(obj: &Value) -> bool {
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    cluster_scoped().iter().any(|(a, k)| a == av && k == kind)
+}
+
+fn set_string(value: &str) -> impl FnMut(&mut Map<String, Value>, &str) + '_ {
+    move |m: &mut Map<String, Value>, k: &str| {
+        m.insert(k.to_string(), json!(value));
+    }
+}
+
+pub fn namespace(resources: &mut [Res], ns: &str) {
+    for r in resources.iter_mut() {
+        fieldspec::apply(&mut r.obj, fieldspec::namespace(), &mut set_string(ns));
+        if !is_cluster_scoped(&r.obj) {
+            if let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), json!(ns));
+            }
+        }
+        let kind = r.kind();
+        if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
+            // kustomize's default: only subjects named "default" get the namespace.
+            if let Some(subjects) = r.obj.get_mut("subjects").and_then(Value::as_array_mut) {
+                for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
+                    if s.get("name").and_then(Value::as_str) == Some("default") {
+                        s.insert("namespace".into(), json!(ns));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// namePrefix/nameSuffix: every resource but CRDs (and Namespaces, whose names are namespaces).
+pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str) {
+    if prefix.is_empty() && suffix.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        if matches!(r.kind(), "CustomResourceDefinition" | "Namespace") {
+            continue;
+        }
+        let name = r.name().to_string();
+        let renamed = format!("{prefix}{name}{suffix}");
+        r.rename(&renamed);
+    }
+}
+
+fn add_map(values: &Map<String, Value>) -> impl FnMut(&mut Map<String, Value>, &str) + '_ {
+    move |m: &mut Map<String, Value>, k: &str| {
+        let entry = m.entry(k.to_string()).or_insert_with(|| json!({}));
+        if entry.is_null() {
+            *entry = json!({});
+        }
+        if let Some(target) = entry.as_object_mut() {
+            for (lk, lv) in values {
+                target.insert(lk.clone(), lv.clone());
+            }
+        }
+    }
+}
+
+/// Labels on metadata, and on selectors and templates where `specs` says.
+pub fn labels(resources: &mut [Res], labels: &Map<String, Value>, specs: &[FieldSpec]) {
+    if labels.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        fieldspec::apply(&mut r.obj, specs, &mut add_map(labels));
+    }
+}
+
+pub fn metadata_labels_only() -> Vec<FieldSpec> {
+    vec![FieldSpec::new("metadata/labels", true)]
+}
+
+pub fn annotations(resources: &mut [Res], annotations: &Map<String, Value>) {
+    if annotations.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        fieldspec::apply(
+            &mut r.obj,
+            fieldspec::common_annotations(),
+            &mut add_map(annotations),
+        );
+    }
+}
+
+pub fn replicas(resources: &mut [Res], entries: &[Value]) {
+    for e in entries {
+        let name = e.get("name").and_then(Value::as_str).unwrap_or_default();
+        let Some(count) = e.get("count").cloned() else {
+            continue;
+        };
+        // Entries name the object as written, before any prefix or suffix.
+        for r in resources
+            .iter_mut()
+            .filter(|r| r.names.iter().any(|n| n == name))
+        {
+            let mut set = |m: &mut Map<String, Value>, k: &str| {
+                m.insert(k.to_string(), count.clone());
+            };
+            fieldspec::apply(&mut r.obj, fieldspec::replicas(), &mut set);
+        }
+    }
+}
+
+/// The parts of an image reference: name, tag, digest.
+fn split_image(image: &str) -> (String, Option<String>, Option<String>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d.to_string())),
+        None => (image, None),
+    };
+    // A ':' after the last '/' is a tag; before it, a registry port.
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].rfind(':') {
+        Some(i) => (
+            rest[..last_slash + i].to_string(),
+            Some(rest[last_slash + i + 1..].to_string()),
+            digest,
+        ),
+        None => (rest.to_string(), None, digest),
+    }
+}
+
+fn rewrite_image(current: &str, rule: &Value) -> Option<String> {
+    let (name, tag, digest) = split_image(current);
+    if rule.get("name").and_then(Value::as_str) != Some(name.as_str()) {
+        return None;
+    }
+    let new_name = rule
+        .get("newName")
+        .and_then(Value::as_str)
+        .unwrap_or(&name)
+        .to_string();
+    let new_tag = rule.get("newTag").and_then(|t| match t {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let new_digest = rule.get("digest").and_then(Value::as_str).map(String::from);
+    Some(match (new_digest, new_tag) {
+        (Some(d), _) => format!("{new_name}@{d}"),
+        (None, Some(t)) => format!("{new_name}:{t}"),
+        (None, None) => match (tag, digest) {
+            (Some(t), Some(d)) => format!("{new_name}:{t}@{d}"),
+            (Some(t), None) => format!("{new_name}:{t}"),
+            (None, Some(d)) => format!("{new_name}@{d}"),
+            (None, None) => new_name,
+        },
+    })
+}
+
+/// Images are rewritten in any `containers`/`initContainers` list at any depth
+/// of any kind but CustomResourceDefinition.
+pub fn images(resources: &mut [Res], rules: &[Value]) {
+    if rules.is_empty() {
+        return;
+    }
+    fn walk(v: &mut Value, rules: &[Value]) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if (k == "containers" || k == "initContainers") && child.is_array() {
+                        for c in child.as_array_mut().into_iter().flatten() {
+                            if let Some(Value::String(image)) = c.get_mut("image") {
+                                if let Some(new) =
+                                    rules.iter().find_map(|r| rewrite_image(image, r))
+                                {
+                                    *image = new;
+                                }
+                            }
+                        }
+                    }
+                    walk(child, rules);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, rules)),
+            _ => {}
+        }
+    }
+    for r in resources
+        .iter_mut()
+        .filter(|r| r.kind() != "CustomResourceDefinition")
+    {
+        walk(&mut r.obj, rules);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_rules_by_tag_name_and_digest() {
+        let rule = json!({"name": "nginx", "newTag": "1.27"});
+        assert_eq!(rewrite_image("nginx:1.25", &rule).unwrap(), "nginx:1.27");
+        assert_eq!(rewrite_image("nginx", &rule).unwrap(), "nginx:1.27");
+        assert!(rewrite_image("nginx-other:1", &rule).is_none());
+        let rule = json!({"name": "reg:5000/app", "newName": "mirror/app", "digest": "sha256:abc"});
+        assert_eq!(
+            rewrite_image("reg:5000/app:2", &rule).unwrap(),
+            "mirror/app@sha256:abc"
+        );
+        assert_eq!(
+            split_image("reg:5000/app"),
+            ("reg:5000/app".into(), None, None)
+        );
+    }
+}
