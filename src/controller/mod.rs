@@ -379,9 +379,8 @@ async fn compare_and_sync(
     })?;
 
     // Render.
-    let directory = spec.source.directory.clone().unwrap_or_default();
     pass.tool = render::detect(&tree, &spec.source.path).ok();
-    let manifests = render::render(&tree, &spec.source.path, &directory).map_err(|e| {
+    let manifests = render::render_source(&tree, &spec.source).map_err(|e| {
         stop(
             "ComparisonError",
             format!(

@@ -208,6 +208,29 @@ pub fn detect(tree: &dyn Tree, path: &str) -> Result<Tool, RenderError> {
     })
 }
 
+/// Renders an Application's source: its path with the tool Argo CD would pick,
+/// directory options or kustomize overrides applied.
+pub fn render_source(
+    tree: &dyn Tree,
+    source: &crate::application::ApplicationSource,
+) -> Result<Vec<Manifest>, RenderError> {
+    match detect(tree, &source.path)? {
+        Tool::Kustomize => {
+            let dir = crate::source::tree::normalize("", &source.path)?;
+            Ok(kustomize::build_with(
+                tree,
+                &dir,
+                source.kustomize.as_ref(),
+            )?)
+        }
+        Tool::Directory => directory::render(
+            tree,
+            &source.path,
+            &source.directory.clone().unwrap_or_default(),
+        ),
+    }
+}
+
 /// Renders an application's path with the tool Argo CD would pick for it.
 pub fn render(
     tree: &dyn Tree,

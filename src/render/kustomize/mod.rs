@@ -16,6 +16,7 @@ pub mod transform;
 
 use super::yaml::{self, Dialect};
 use super::{Manifest, MAX_DOCUMENTS, MAX_FILE_BYTES};
+use crate::application::KustomizeSource;
 use crate::render::schema::Schema;
 use crate::source::tree::{normalize, EntryKind, Tree};
 use serde_json::{json, Map, Value};
@@ -170,8 +171,18 @@ fn find_file(tree: &dyn Tree, dir: &str) -> Option<String> {
 
 /// Builds the kustomization at `dir` into the objects to apply.
 pub fn build(tree: &dyn Tree, dir: &str) -> Result<Vec<Manifest>, KustomizeError> {
+    build_with(tree, dir, None)
+}
+
+/// Builds with an Application's `source.kustomize` overrides applied to the
+/// top kustomization, as Argo CD applies them (`kustomize edit set ...`).
+pub fn build_with(
+    tree: &dyn Tree,
+    dir: &str,
+    overrides: Option<&KustomizeSource>,
+) -> Result<Vec<Manifest>, KustomizeError> {
     let mut stack = Vec::new();
-    let (mut resources, sort) = build_into(tree, dir, Vec::new(), &mut stack, false)?;
+    let (mut resources, sort) = build_into(tree, dir, Vec::new(), &mut stack, false, overrides)?;
     finish::hash_suffixes(&mut resources);
     finish::name_references_update(&mut resources);
     finish::drop_local_config(&mut resources);
@@ -202,6 +213,7 @@ fn build_into(
     input: Vec<Res>,
     stack: &mut Vec<String>,
     component: bool,
+    overrides: Option<&KustomizeSource>,
 ) -> Result<(Vec<Res>, bool), KustomizeError> {
     let file = find_file(tree, dir).ok_or_else(|| {
         KustomizeError::field(
@@ -225,7 +237,10 @@ fn build_into(
         ));
     }
     stack.push(dir.to_string());
-    let k = load(tree, &file)?;
+    let mut k = load(tree, &file)?;
+    if let Some(o) = overrides {
+        apply_overrides(&mut k, o);
+    }
     let kind = k
         .get("kind")
         .and_then(Value::as_str)
@@ -258,7 +273,7 @@ fn build_into(
             .kind(&path)
             .map_err(|e| err("resources", e.to_string()))?
         {
-            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false)?.0,
+            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false, None)?.0,
             EntryKind::File => read_resources(tree, &path)?,
         };
         for r in added {
@@ -286,7 +301,7 @@ fn build_into(
     }
     for c in strings(&k, "components") {
         let path = normalize(dir, &c).map_err(|e| err("components", e.to_string()))?;
-        resources = build_into(tree, &path, resources, stack, true)?.0;
+        resources = build_into(tree, &path, resources, stack, true, None)?.0;
     }
     transform(tree, dir, &file, &k, &mut resources)?;
     stack.pop();
@@ -735,6 +750,103 @@ fn apply_patch_entry(
     Ok(())
 }
 
+/// `kustomize edit set image` syntax: `[name=]newName[:tag][@digest]`.
+fn image_override(spec: &str) -> Value {
+    let (name, image) = match spec.split_once('=') {
+        Some((n, i)) => (Some(n.to_string()), i.to_string()),
+        None => (None, spec.to_string()),
+    };
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r.to_string(), Some(d.to_string())),
+        None => (image.clone(), None),
+    };
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (new_name, tag) = match rest[slash..].rfind(':') {
+        Some(i) => (
+            rest[..slash + i].to_string(),
+            Some(rest[slash + i + 1..].to_string()),
+        ),
+        None => (rest.clone(), None),
+    };
+    let mut entry = Map::new();
+    entry.insert(
+        "name".into(),
+        json!(name.clone().unwrap_or_else(|| new_name.clone())),
+    );
+    if name.is_some_and(|n| n != new_name) {
+        entry.insert("newName".into(), json!(new_name));
+    }
+    if let Some(t) = tag {
+        entry.insert("newTag".into(), json!(t));
+    }
+    if let Some(d) = digest {
+        entry.insert("digest".into(), json!(d));
+    }
+    Value::Object(entry)
+}
+
+/// Replaces the entry of `list` whose `name` matches, or appends.
+fn upsert_named(k: &mut Value, field: &str, entry: Value) {
+    let list = k
+        .as_object_mut()
+        .expect("kustomization is a map")
+        .entry(field)
+        .or_insert_with(|| json!([]));
+    if let Some(items) = list.as_array_mut() {
+        match items
+            .iter_mut()
+            .find(|i| i.get("name") == entry.get("name"))
+        {
+            Some(existing) => *existing = entry,
+            None => items.push(entry),
+        }
+    }
+}
+
+fn apply_overrides(k: &mut Value, o: &KustomizeSource) {
+    let map = k.as_object_mut().expect("kustomization is a map");
+    if !o.name_prefix.is_empty() {
+        map.insert("namePrefix".into(), json!(o.name_prefix));
+    }
+    if !o.name_suffix.is_empty() {
+        map.insert("nameSuffix".into(), json!(o.name_suffix));
+    }
+    if !o.namespace.is_empty() {
+        map.insert("namespace".into(), json!(o.namespace));
+    }
+    for (field, values) in [
+        ("commonLabels", &o.common_labels),
+        ("commonAnnotations", &o.common_annotations),
+    ] {
+        if !values.is_empty() {
+            let slot = map.entry(field).or_insert_with(|| json!({}));
+            if let Some(m) = slot.as_object_mut() {
+                for (key, v) in values {
+                    m.insert(key.clone(), json!(v));
+                }
+            }
+        }
+    }
+    for c in &o.components {
+        let list = map.entry("components").or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            items.push(json!(c));
+        }
+    }
+    for p in &o.patches {
+        let list = map.entry("patches").or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            items.push(p.clone());
+        }
+    }
+    for image in &o.images {
+        upsert_named(k, "images", image_override(image));
+    }
+    for r in &o.replicas {
+        upsert_named(k, "replicas", json!({"name": r.name, "count": r.count}));
+    }
+}
+
 /// Label and annotation values are strings; kustomize turns what a JSON6902
 /// patch set as a number or boolean into its text.
 fn stringify_metadata_maps(obj: &mut Value) {
@@ -783,6 +895,39 @@ mod tests {
         }
         let t = DirTree::new(dir.path()).unwrap();
         (dir, t)
+    }
+
+    #[test]
+    fn application_overrides_apply_on_top() {
+        let (_d, t) = tree(&[
+            ("k/kustomization.yaml", "resources: [d.yaml]\nimages:\n- {name: nginx, newTag: '1.0'}\n"),
+            ("k/d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n"),
+        ]);
+        let o = KustomizeSource {
+            name_prefix: "p-".into(),
+            namespace: "ns".into(),
+            images: vec!["nginx=mirror/nginx:2.0".into()],
+            replicas: vec![crate::application::KustomizeReplica {
+                name: "web".into(),
+                count: 4,
+            }],
+            common_labels: [("team".to_string(), "a".to_string())].into(),
+            ..Default::default()
+        };
+        let out = build_with(&t, "k", Some(&o)).unwrap();
+        let d = &out[0].object;
+        assert_eq!(d["metadata"]["name"], "p-web");
+        assert_eq!(d["metadata"]["namespace"], "ns");
+        assert_eq!(d["metadata"]["labels"]["team"], "a");
+        assert_eq!(d["spec"]["replicas"], 4);
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["image"],
+            "mirror/nginx:2.0"
+        );
+        assert_eq!(
+            image_override("nginx:1.27"),
+            json!({"name": "nginx", "newTag": "1.27"})
+        );
     }
 
     #[test]
