@@ -7,6 +7,7 @@ use super::generate;
 use super::Res;
 use serde_json::Value;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub fn hash_suffixes(resources: &mut [Res]) {
@@ -17,41 +18,52 @@ pub fn hash_suffixes(resources: &mut [Res]) {
     }
 }
 
+/// A renamed object a reference may point to.
+struct Referent {
+    kind: String,
+    group: String,
+    name: String,
+    namespace: String,
+}
+
 /// Updates every reference to a renamed object, as kustomize's nameReference table lists them.
 pub fn name_references_update(resources: &mut [Res]) {
-    // The renamed referents: (kind, group, names it had, current name, namespace).
-    let renamed: Vec<(String, String, Vec<String>, String, String)> = resources
+    // Renamed referents, indexed by every name they had.
+    let mut referents: Vec<Referent> = Vec::new();
+    let mut by_old_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for r in resources
         .iter()
         .filter(|r| r.names.first().is_some_and(|first| first != r.name()))
-        .map(|r| {
-            (
-                r.kind().to_string(),
-                r.group_version().0.to_string(),
-                r.names.clone(),
-                r.name().to_string(),
-                r.namespace().to_string(),
-            )
-        })
-        .collect();
-    if renamed.is_empty() {
+    {
+        let i = referents.len();
+        referents.push(Referent {
+            kind: r.kind().to_string(),
+            group: r.group_version().0.to_string(),
+            name: r.name().to_string(),
+            namespace: r.namespace().to_string(),
+        });
+        for n in &r.names {
+            by_old_name.entry(n.clone()).or_default().push(i);
+        }
+    }
+    if referents.is_empty() {
         return;
     }
     for table in name_references() {
-        let candidates: Vec<&(String, String, Vec<String>, String, String)> = renamed
-            .iter()
-            .filter(|(kind, group, ..)| {
-                *kind == table.kind && table.group.as_deref().is_none_or(|g| g == group)
-            })
-            .collect();
-        if candidates.is_empty() {
+        let in_table = |c: &Referent| {
+            c.kind == table.kind && table.group.as_deref().is_none_or(|g| g == c.group)
+        };
+        if !referents.iter().any(in_table) {
             continue;
         }
         for r in resources.iter_mut() {
             let referrer_ns = r.namespace().to_string();
             let pick = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
-                let matching: Vec<_> = candidates
+                let matching: Vec<&Referent> = by_old_name
+                    .get(old)?
                     .iter()
-                    .filter(|c| c.2.iter().any(|n| n == old))
+                    .map(|i| &referents[*i])
+                    .filter(|c| in_table(c))
                     .collect();
                 let want_ns = ns.unwrap_or(&referrer_ns);
                 // Same namespace (or a cluster-scoped referent); a cluster-scoped
@@ -59,9 +71,9 @@ pub fn name_references_update(resources: &mut [Res]) {
                 let loose = ns.is_none() && referrer_ns.is_empty() && matching.len() == 1;
                 matching
                     .iter()
-                    .find(|c| c.4 == want_ns || c.4.is_empty())
+                    .find(|c| c.namespace == want_ns || c.namespace.is_empty())
                     .or_else(|| loose.then(|| &matching[0]))
-                    .map(|c| (c.3.clone(), c.4.clone()))
+                    .map(|c| (c.name.clone(), c.namespace.clone()))
             };
             let kind = table.kind.clone();
             let mut update = |m: &mut serde_json::Map<String, Value>, k: &str| {

@@ -276,9 +276,7 @@ fn build_into(
             EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false, None)?.0,
             EntryKind::File => read_resources(tree, &path)?,
         };
-        for r in added {
-            add_unique(&mut resources, r, &file)?;
-        }
+        add_all(&mut resources, added, &file)?;
     }
     let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
     for (field, gen_kind) in [
@@ -428,16 +426,29 @@ fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeErro
     Ok(out)
 }
 
+fn duplicate(r: &Res, file: &str) -> KustomizeError {
+    let (g, k, ns, n) = r.id();
+    KustomizeError::field(
+        file,
+        "resources",
+        format!("may not add resource with an already registered id: {k}.{g} {ns}/{n}"),
+    )
+}
+
 fn add_unique(resources: &mut Vec<Res>, r: Res, file: &str) -> Result<(), KustomizeError> {
-    if resources.iter().any(|x| x.id() == r.id()) {
-        let (g, k, ns, n) = r.id();
-        return Err(KustomizeError::field(
-            file,
-            "resources",
-            format!("may not add resource with an already registered id: {k}.{g} {ns}/{n}"),
-        ));
+    add_all(resources, vec![r], file)
+}
+
+/// Appends `added`, refusing any id that is already present (one hash set per batch).
+fn add_all(resources: &mut Vec<Res>, added: Vec<Res>, file: &str) -> Result<(), KustomizeError> {
+    let mut ids: std::collections::HashSet<(String, String, String, String)> =
+        resources.iter().map(Res::id).collect();
+    for r in added {
+        if !ids.insert(r.id()) {
+            return Err(duplicate(&r, file));
+        }
+        resources.push(r);
     }
-    resources.push(r);
     Ok(())
 }
 
@@ -675,7 +686,11 @@ fn apply_patch_entry(
     // JSON6902 bodies are read with YAML 1.1 rules (value: on is true), as kustomize does.
     let docs = parse(&text, file, Dialect::Kubectl)?;
     let is_json6902 = docs.len() == 1 && docs[0].is_array();
-    let target = entry.get("target").map(patch::Selector::from_value);
+    let target = entry
+        .get("target")
+        .map(patch::Selector::from_value)
+        .transpose()
+        .map_err(&err)?;
     if is_json6902 {
         let Some(target) = target else {
             return Err(err("a JSON6902 patch needs a target".into()));

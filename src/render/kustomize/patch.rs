@@ -162,50 +162,51 @@ pub fn json6902(target: &Value, ops: &Value) -> Result<Value, String> {
     Ok(out)
 }
 
-/// A `target` selector of `patches`/`replacements`.
+/// A `target` selector of `patches`/`replacements`; patterns are anchored
+/// regular expressions, compiled once.
 #[derive(Debug, Default, Clone)]
 pub struct Selector {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub label_selector: Option<String>,
-    pub annotation_selector: Option<String>,
+    group: Option<regex_lite::Regex>,
+    version: Option<regex_lite::Regex>,
+    kind: Option<regex_lite::Regex>,
+    name: Option<regex_lite::Regex>,
+    namespace: Option<regex_lite::Regex>,
+    label_selector: Option<String>,
+    annotation_selector: Option<String>,
 }
 
 impl Selector {
-    pub fn from_value(v: &Value) -> Selector {
+    pub fn from_value(v: &Value) -> Result<Selector, String> {
+        let re = |k: &str| -> Result<Option<regex_lite::Regex>, String> {
+            match v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(p) => regex_lite::Regex::new(&format!("^(?:{p})$"))
+                    .map(Some)
+                    .map_err(|e| format!("target.{k}: bad pattern {p:?}: {e}")),
+            }
+        };
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-        Selector {
-            group: s("group"),
-            version: s("version"),
-            kind: s("kind"),
-            name: s("name"),
-            namespace: s("namespace"),
+        Ok(Selector {
+            group: re("group")?,
+            version: re("version")?,
+            kind: re("kind")?,
+            name: re("name")?,
+            namespace: re("namespace")?,
             label_selector: s("labelSelector"),
             annotation_selector: s("annotationSelector"),
-        }
+        })
     }
 
     pub fn matches(&self, r: &Res) -> Result<bool, String> {
         let (group, version) = r.group_version();
-        let field = |want: &Option<String>, have: &str| -> Result<bool, String> {
-            match want {
-                None => Ok(true),
-                Some(w) if w.is_empty() => Ok(true),
-                Some(w) => {
-                    let re = regex_lite::Regex::new(&format!("^(?:{w})$"))
-                        .map_err(|e| format!("bad target pattern {w:?}: {e}"))?;
-                    Ok(re.is_match(have))
-                }
-            }
+        let field = |re: &Option<regex_lite::Regex>, have: &str| {
+            re.as_ref().is_none_or(|re| re.is_match(have))
         };
-        Ok(field(&self.group, group)?
-            && field(&self.version, version)?
-            && field(&self.kind, r.kind())?
-            && field(&self.name, r.name())?
-            && field(&self.namespace, r.namespace())?
+        Ok(field(&self.group, group)
+            && field(&self.version, version)
+            && field(&self.kind, r.kind())
+            && field(&self.name, r.name())
+            && field(&self.namespace, r.namespace())
             && selector_matches(
                 self.label_selector.as_deref(),
                 r.obj.pointer("/metadata/labels"),
