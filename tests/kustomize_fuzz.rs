@@ -108,7 +108,7 @@ fn random_tree(rng: &mut Rng, dir: &std::path::Path) {
 
 #[test]
 fn random_kustomizations_never_panic_or_hang() {
-    let mut rng = Rng(0x5eed_0f_c0ffee);
+    let mut rng = Rng(0x5eed_0fc0_ffee);
     let (mut ok, mut errors) = (0, 0);
     for i in 0..400 {
         let dir = tempfile::tempdir().unwrap();
