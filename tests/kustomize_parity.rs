@@ -7,10 +7,7 @@ use skiff::source::tree::DirTree;
 use std::path::{Path, PathBuf};
 
 /// Trees skiff renders differently on purpose, with the reason.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "multikey-merge-and-vars",
-    "vars are not supported yet: skiff refuses the tree with a clear error",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 /// (case name, repository root, kustomization directory)
 fn corpus() -> Vec<(String, PathBuf, PathBuf)> {

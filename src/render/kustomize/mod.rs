@@ -12,6 +12,7 @@ pub mod fieldspec;
 pub mod finish;
 pub mod generate;
 pub mod patch;
+pub mod replace;
 pub mod transform;
 
 use super::yaml::{self, Dialect};
@@ -130,6 +131,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "patches",
     "patchesStrategicMerge",
     "patchesJson6902",
+    "replacements",
+    "vars",
     "configMapGenerator",
     "secretGenerator",
     "generatorOptions",
@@ -144,8 +147,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("transformers", "transformer configs are not supported yet"),
     ("generators", "generator configs are not supported yet"),
     ("validators", "validators are not supported"),
-    ("replacements", "replacements are not supported yet"),
-    ("vars", "vars are not supported yet"),
     ("configurations", "configurations are not supported yet"),
     ("crds", "crds are not supported yet"),
     ("openapi", "a custom OpenAPI schema is not supported"),
@@ -182,9 +183,19 @@ pub fn build_with(
     overrides: Option<&KustomizeSource>,
 ) -> Result<Vec<Manifest>, KustomizeError> {
     let mut stack = Vec::new();
-    let (mut resources, sort) = build_into(tree, dir, Vec::new(), &mut stack, false, overrides)?;
+    let mut vars = Vec::new();
+    let (mut resources, sort) = build_into(
+        tree,
+        dir,
+        Vec::new(),
+        &mut stack,
+        false,
+        overrides,
+        &mut vars,
+    )?;
     finish::hash_suffixes(&mut resources);
     finish::name_references_update(&mut resources);
+    replace::vars(&mut resources, &vars)?;
     finish::drop_local_config(&mut resources);
     if sort {
         finish::legacy_sort(&mut resources);
@@ -214,6 +225,7 @@ fn build_into(
     stack: &mut Vec<String>,
     component: bool,
     overrides: Option<&KustomizeSource>,
+    vars: &mut Vec<(Value, String)>,
 ) -> Result<(Vec<Res>, bool), KustomizeError> {
     let file = find_file(tree, dir).ok_or_else(|| {
         KustomizeError::field(
@@ -273,7 +285,7 @@ fn build_into(
             .kind(&path)
             .map_err(|e| err("resources", e.to_string()))?
         {
-            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false, None)?.0,
+            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false, None, vars)?.0,
             EntryKind::File => read_resources(tree, &path)?,
         };
         add_all(&mut resources, added, &file)?;
@@ -299,9 +311,17 @@ fn build_into(
     }
     for c in strings(&k, "components") {
         let path = normalize(dir, &c).map_err(|e| err("components", e.to_string()))?;
-        resources = build_into(tree, &path, resources, stack, true, None)?.0;
+        resources = build_into(tree, &path, resources, stack, true, None, vars)?.0;
     }
     transform(tree, dir, &file, &k, &mut resources)?;
+    for v in k
+        .get("vars")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        vars.push((v, file.clone()));
+    }
     stack.pop();
     let sort = match k.pointer("/sortOptions/order").and_then(Value::as_str) {
         None | Some("legacy") => true,
@@ -623,6 +643,9 @@ fn transform(
     }
     if let Some(images) = k.get("images").and_then(Value::as_array) {
         transform::images(resources, images);
+    }
+    if let Some(entries) = k.get("replacements").and_then(Value::as_array) {
+        replace::replacements(resources, entries, file)?;
     }
     Ok(())
 }

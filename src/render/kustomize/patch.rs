@@ -99,7 +99,45 @@ fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Vec<Value>
             out.extend(original.iter().filter(|v| !patch.contains(v)).cloned());
             out
         }
+        Some(keys)
+            if keys.len() > 1
+                && original
+                    .iter()
+                    .chain(patch)
+                    .all(|i| keys.iter().all(|k| i.get(k).is_some())) =>
+        {
+            // Every element carries every list-map key: kyaml merges on all of
+            // them and keeps the original order, new elements last.
+            let mut out = original.to_vec();
+            for p in patch {
+                let delete = p.get("$patch").and_then(Value::as_str) == Some("delete");
+                match out.iter().position(|o| same_item(o, p, &keys)) {
+                    Some(i) if delete => {
+                        out.remove(i);
+                    }
+                    Some(i) => {
+                        if let (Value::Object(o), Value::Object(pm)) = (&out[i], p) {
+                            match merge_map(o, pm, schema.items()) {
+                                Some(m) => out[i] = Value::Object(m),
+                                None => {
+                                    out.remove(i);
+                                }
+                            }
+                        }
+                    }
+                    None if delete => {}
+                    None => out.push(match p {
+                        Value::Object(m) => Value::Object(without_directive(m)),
+                        other => other.clone(),
+                    }),
+                }
+            }
+            out
+        }
         Some(keys) => {
+            // Otherwise the patch merge key alone (the first list-map key) decides,
+            // and patch elements come first (kustomize's ListIncreaseDirection: Prepend).
+            let keys = vec![keys[0].clone()];
             let mut used = vec![false; original.len()];
             let mut out = Vec::with_capacity(original.len() + patch.len());
             for p in patch {
@@ -286,7 +324,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn patch_items_come_first_and_keys_may_be_partial() {
+    fn patch_items_come_first_unless_every_key_is_present() {
         let schema = Schema::builtin("apps/v1", "Deployment")
             .field("spec")
             .field("template")
@@ -301,9 +339,10 @@ mod tests {
         );
         assert_eq!(out[0]["name"], "sidecar");
         assert_eq!(out[1]["image"], "nginx");
+        // Every port carries both list-map keys: the original order stays, as kubectl keeps it.
         assert_eq!(
             out[1]["ports"],
-            json!([{"containerPort": 53, "protocol": "UDP", "name": "dns"}, {"containerPort": 53, "protocol": "TCP"}])
+            json!([{"containerPort": 53, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP", "name": "dns"}])
         );
     }
 
