@@ -969,6 +969,54 @@ mod tests {
     }
 
     #[test]
+    fn limits_absolute_paths_symlinks_and_depth() {
+        let (_d, t) = tree(&[("k/kustomization.yaml", "resources: [/etc/passwd]\n")]);
+        assert_eq!(
+            build(&t, "k").unwrap_err().to_string(),
+            "k/kustomization.yaml: resources: /etc/passwd: the path leaves the repository"
+        );
+        let (d, t) = tree(&[("k/kustomization.yaml", "resources: [leak.yaml]\n")]);
+        std::os::unix::fs::symlink("/etc/hostname", d.path().join("k/leak.yaml")).unwrap();
+        let e = build(&t, "k").unwrap_err().to_string();
+        assert!(e.starts_with("k/kustomization.yaml: resources: k/leak.yaml: is a symlink to /etc/hostname, outside the repository"), "{e}");
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+        let (_d, t) = tree(&[
+            ("k/kustomization.yaml", "resources: [bomb.yaml]\n"),
+            ("k/bomb.yaml", bomb),
+        ]);
+        let e = build(&t, "k").unwrap_err().to_string();
+        assert!(
+            e.contains("k/bomb.yaml") && e.contains("alias expansion limit"),
+            "{e}"
+        );
+        let big = "#".repeat(crate::render::MAX_FILE_BYTES + 1);
+        let (_d, t) = tree(&[
+            ("k/kustomization.yaml", "resources: [big.yaml]\n"),
+            ("k/big.yaml", &big),
+        ]);
+        let e = build(&t, "k").unwrap_err().to_string();
+        assert!(e.contains("big.yaml: more than"), "{e}");
+        // A chain deeper than MAX_DEPTH.
+        let mut files: Vec<(String, String)> = Vec::new();
+        for i in 0..=MAX_DEPTH {
+            files.push((
+                format!("d{i}/kustomization.yaml"),
+                format!("resources: [../d{}]\n", i + 1),
+            ));
+        }
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (_d, t) = tree(&refs);
+        let e = build(&t, "d0").unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("kustomizations nest more than {MAX_DEPTH} deep")),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unsafe_and_unsupported_trees_are_errors_naming_the_file_and_field() {
         let (_d, t) = tree(&[
             ("a/kustomization.yaml", "resources: [../b]\n"),
