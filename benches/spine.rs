@@ -16,13 +16,19 @@ use std::time::{Duration, Instant};
 const APPS: usize = 100;
 const COMMITS: usize = 10;
 
+/// Writes the example app (examples/config-repo/plain/guestbook) with `greeting`
+/// as its GREETING, commits it, and returns the commit.
 fn commit(repo: &git2::Repository, greeting: &str) -> String {
     let dir = repo.workdir().unwrap();
-    let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {greeting:?}\n");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/config-repo/plain/guestbook");
     std::fs::create_dir_all(dir.join("app")).unwrap();
-    std::fs::write(dir.join("app/cm.yaml"), cm).unwrap();
-    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
-    std::fs::write(dir.join("app/deploy.yaml"), deploy).unwrap();
+    for file in ["deployment.yaml", "service.yaml", "configmap.yaml"] {
+        let text = std::fs::read_to_string(example.join(file))
+            .unwrap()
+            .replace("Hello from skiff", greeting);
+        std::fs::write(dir.join("app").join(file), text).unwrap();
+    }
     let mut index = repo.index().unwrap();
     index
         .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
@@ -119,12 +125,12 @@ async fn main() {
     app(&apps, "app-0", &url).await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "app-0");
     let greeting = |cms: Api<ConfigMap>| async move {
-        cms.get_opt("settings")
+        cms.get_opt("guestbook-config")
             .await
             .ok()
             .flatten()
             .and_then(|c| c.data)
-            .and_then(|d| d.get("greeting").cloned())
+            .and_then(|d| d.get("GREETING").cloned())
     };
     while greeting(cms.clone()).await.as_deref() != Some("v0") {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -141,7 +147,7 @@ async fn main() {
     }
     times.sort();
     println!(
-        "commit to applied (example app, 2 s polling, {COMMITS} commits): median {:.2} s, max {:.2} s",
+        "commit to applied (examples/config-repo/plain/guestbook, 2 s polling, {COMMITS} commits): median {:.2} s, max {:.2} s",
         times[COMMITS / 2].as_secs_f64(),
         times[COMMITS - 1].as_secs_f64()
     );
