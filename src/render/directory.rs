@@ -125,19 +125,9 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::tree::DirTree;
     use serde_json::json;
 
-    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, DirTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        let t = DirTree::new(dir.path()).unwrap();
-        (dir, t)
-    }
+    use crate::source::tree::fixture as tree;
 
     const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\n";
 

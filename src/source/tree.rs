@@ -146,6 +146,19 @@ impl Tree for DirTree {
     }
 }
 
+/// A directory tree of `files` (path, content) for tests.
+#[cfg(test)]
+pub(crate) fn fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, DirTree) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let tree = DirTree::new(dir.path()).unwrap();
+    (dir, tree)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

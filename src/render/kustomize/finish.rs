@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 pub fn hash_suffixes(resources: &mut [Res]) {
     for r in resources.iter_mut().filter(|r| r.hash_suffix) {
-        let h = generate::hash(&r.obj);
+        let h = generate::hash(&r.object);
         let name = format!("{}-{h}", r.name());
         r.rename(&name);
     }
@@ -80,7 +80,7 @@ pub fn name_references_update(resources: &mut [Res]) {
                 let Some(v) = m.get_mut(k) else { return };
                 rename_in(v, &kind, &pick);
             };
-            fieldspec::apply(&mut r.obj, &table.referrers, &mut update);
+            fieldspec::apply(&mut r.object, &table.referrers, &mut update);
         }
     }
 }
@@ -124,7 +124,7 @@ fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
 /// Objects marked `config.kubernetes.io/local-config: "true"` are not output.
 pub fn drop_local_config(resources: &mut Vec<Res>) {
     resources.retain(|r| {
-        r.obj
+        r.object
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
             .and_then(Value::as_str)
             != Some("true")

@@ -44,50 +44,50 @@ impl KustomizeError {
     }
 }
 
-/// One resource being built, with the names it had (for name references).
+/// One resource being built: the manifest, the names it had (for name
+/// references), and whether it gets a content-hash suffix.
 #[derive(Debug, Clone)]
 pub struct Res {
-    pub obj: Value,
+    pub manifest: Manifest,
     pub names: Vec<String>,
     pub hash_suffix: bool,
-    pub file: String,
+}
+
+impl std::ops::Deref for Res {
+    type Target = Manifest;
+    fn deref(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+impl std::ops::DerefMut for Res {
+    fn deref_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
 }
 
 impl Res {
-    pub fn new(obj: Value) -> Res {
-        let name = obj
+    pub fn new(object: Value) -> Res {
+        let name = object
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
         Res {
-            obj,
+            manifest: Manifest {
+                object,
+                file: String::new(),
+            },
             names: vec![name],
             hash_suffix: false,
-            file: String::new(),
         }
     }
-    fn str_at(&self, p: &str) -> &str {
-        self.obj
-            .pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    }
-    pub fn kind(&self) -> &str {
-        self.str_at("/kind")
-    }
-    pub fn name(&self) -> &str {
-        self.str_at("/metadata/name")
-    }
-    pub fn namespace(&self) -> &str {
-        self.str_at("/metadata/namespace")
-    }
-    pub fn group_version(&self) -> (&str, &str) {
-        let av = self.str_at("/apiVersion");
-        av.split_once('/').unwrap_or(("", av))
-    }
     pub fn rename(&mut self, name: &str) {
-        if let Some(meta) = self.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        if let Some(meta) = self
+            .object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+        {
             meta.insert("name".into(), json!(name));
         }
         if self.names.last().map(String::as_str) != Some(name) {
@@ -104,8 +104,7 @@ impl Res {
         )
     }
     fn schema(&self) -> Schema<'static> {
-        let av = self.str_at("/apiVersion").to_string();
-        Schema::builtin(&av, self.kind())
+        Schema::builtin(&self.api_version().to_string(), self.kind())
     }
 }
 
@@ -200,13 +199,7 @@ pub fn build_with(
     if sort {
         finish::legacy_sort(&mut resources);
     }
-    Ok(resources
-        .into_iter()
-        .map(|r| Manifest {
-            object: r.obj,
-            file: r.file,
-        })
-        .collect())
+    Ok(resources.into_iter().map(|r| r.manifest).collect())
 }
 
 fn is_remote(entry: &str) -> bool {
@@ -489,19 +482,19 @@ fn merge_generated(
         ("merge", Some(i)) | ("replace", Some(i)) => {
             let target = &mut resources[i];
             for key in ["data", "binaryData"] {
-                let new = generated.obj.get(key).cloned();
+                let new = generated.object.get(key).cloned();
                 match (behavior, new) {
                     ("replace", Some(v)) => {
-                        target.obj[key] = v;
+                        target.object[key] = v;
                     }
                     ("replace", None) => {
-                        if let Some(m) = target.obj.as_object_mut() {
+                        if let Some(m) = target.object.as_object_mut() {
                             m.remove(key);
                         }
                     }
                     (_, Some(Value::Object(add))) => {
                         let slot = target
-                            .obj
+                            .object
                             .as_object_mut()
                             .expect("object")
                             .entry(key)
@@ -514,10 +507,12 @@ fn merge_generated(
                 }
             }
             for key in ["labels", "annotations"] {
-                if let Some(Value::Object(add)) =
-                    generated.obj.pointer(&format!("/metadata/{key}")).cloned()
+                if let Some(Value::Object(add)) = generated
+                    .object
+                    .pointer(&format!("/metadata/{key}"))
+                    .cloned()
                 {
-                    let meta = target.obj["metadata"].as_object_mut().expect("metadata");
+                    let meta = target.object["metadata"].as_object_mut().expect("metadata");
                     let slot = meta.entry(key).or_insert_with(|| json!({}));
                     if let Some(m) = slot.as_object_mut() {
                         m.extend(add);
@@ -677,8 +672,8 @@ fn apply_smp_by_id(
             )
         })?;
     let schema = resources[i].schema();
-    match patch::strategic_merge(&resources[i].obj, p, schema) {
-        Some(obj) => resources[i].obj = obj,
+    match patch::strategic_merge(&resources[i].object, p, schema) {
+        Some(obj) => resources[i].object = obj,
         None => {
             resources.remove(i);
         }
@@ -720,9 +715,9 @@ fn apply_patch_entry(
         };
         for r in resources.iter_mut() {
             if target.matches(r).map_err(&err)? {
-                r.obj = patch::json6902(&r.obj, &docs[0])
+                r.object = patch::json6902(&r.object, &docs[0])
                     .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
-                stringify_metadata_maps(&mut r.obj);
+                stringify_metadata_maps(&mut r.object);
                 let name = r.name().to_string();
                 r.rename(&name);
             }
@@ -767,8 +762,8 @@ fn apply_patch_entry(
                         }
                     }
                     let schema = resources[i].schema();
-                    match patch::strategic_merge(&resources[i].obj, &p, schema) {
-                        Some(obj) => resources[i].obj = obj,
+                    match patch::strategic_merge(&resources[i].object, &p, schema) {
+                        Some(obj) => resources[i].object = obj,
                         None => {
                             removed = true;
                             break;
@@ -922,18 +917,8 @@ pub fn sorted(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::tree::DirTree;
 
-    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, DirTree) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let p = dir.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        let t = DirTree::new(dir.path()).unwrap();
-        (dir, t)
-    }
+    use crate::source::tree::fixture as tree;
 
     #[test]
     fn application_overrides_apply_on_top() {

@@ -247,11 +247,11 @@ impl Selector {
             && field(&self.namespace, r.namespace())
             && selector_matches(
                 self.label_selector.as_deref(),
-                r.obj.pointer("/metadata/labels"),
+                r.object.pointer("/metadata/labels"),
             )?
             && selector_matches(
                 self.annotation_selector.as_deref(),
-                r.obj.pointer("/metadata/annotations"),
+                r.object.pointer("/metadata/annotations"),
             )?)
     }
 }

@@ -182,7 +182,7 @@ fn source_value(source: &Value, resources: &[Res], file: &str) -> Result<Value, 
         .get("fieldPath")
         .and_then(Value::as_str)
         .unwrap_or("metadata.name");
-    let v = get(&r.obj, &parse_path(path))
+    let v = get(&r.object, &parse_path(path))
         .cloned()
         .ok_or_else(|| err(format!("{} {:?} has no field {path}", r.kind(), r.name())))?;
     let options = source.get("options").cloned().unwrap_or(json!({}));
@@ -263,7 +263,7 @@ pub fn replacements(
                 }
                 for p in &paths {
                     let steps = parse_path(p);
-                    if !set(&mut r.obj, &steps, &value, create, &options) && !create {
+                    if !set(&mut r.object, &steps, &value, create, &options) && !create {
                         return Err(err(format!(
                             "{} {:?}: no field {p} to replace (set options.create to add it)",
                             r.kind(),
@@ -313,7 +313,7 @@ pub fn vars(resources: &mut [Res], vars: &[(Value, String)]) -> Result<(), Kusto
             .pointer("/fieldref/fieldpath")
             .and_then(Value::as_str)
             .unwrap_or("metadata.name");
-        let v = get(&r.obj, &parse_path(path))
+        let v = get(&r.object, &parse_path(path))
             .cloned()
             .ok_or_else(|| err(format!("{name}: {kind} {ref_name:?} has no field {path}")))?;
         values.push((name.to_string(), v));
@@ -324,7 +324,7 @@ pub fn vars(resources: &mut [Res], vars: &[(Value, String)]) -> Result<(), Kusto
                 substitute(v, &values);
             }
         };
-        fieldspec::apply(&mut r.obj, var_references(), &mut sub);
+        fieldspec::apply(&mut r.object, var_references(), &mut sub);
     }
     Ok(())
 }

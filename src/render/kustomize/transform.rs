@@ -46,16 +46,16 @@ fn set_string(value: &str) -> impl FnMut(&mut Map<String, Value>, &str) + '_ {
 
 pub fn namespace(resources: &mut [Res], ns: &str) {
     for r in resources.iter_mut() {
-        fieldspec::apply(&mut r.obj, fieldspec::namespace(), &mut set_string(ns));
-        if !is_cluster_scoped(&r.obj) {
-            if let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        fieldspec::apply(&mut r.object, fieldspec::namespace(), &mut set_string(ns));
+        if !is_cluster_scoped(&r.object) {
+            if let Some(meta) = r.object.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("namespace".into(), json!(ns));
             }
         }
         let kind = r.kind();
         if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
             // kustomize's default: only subjects named "default" get the namespace.
-            if let Some(subjects) = r.obj.get_mut("subjects").and_then(Value::as_array_mut) {
+            if let Some(subjects) = r.object.get_mut("subjects").and_then(Value::as_array_mut) {
                 for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
                     if s.get("name").and_then(Value::as_str) == Some("default") {
                         s.insert("namespace".into(), json!(ns));
@@ -101,7 +101,7 @@ pub fn labels(resources: &mut [Res], labels: &Map<String, Value>, specs: &[Field
         return;
     }
     for r in resources.iter_mut() {
-        fieldspec::apply(&mut r.obj, specs, &mut add_map(labels));
+        fieldspec::apply(&mut r.object, specs, &mut add_map(labels));
     }
 }
 
@@ -115,7 +115,7 @@ pub fn annotations(resources: &mut [Res], annotations: &Map<String, Value>) {
     }
     for r in resources.iter_mut() {
         fieldspec::apply(
-            &mut r.obj,
+            &mut r.object,
             fieldspec::common_annotations(),
             &mut add_map(annotations),
         );
@@ -136,7 +136,7 @@ pub fn replicas(resources: &mut [Res], entries: &[Value]) {
             let mut set = |m: &mut Map<String, Value>, k: &str| {
                 m.insert(k.to_string(), count.clone());
             };
-            fieldspec::apply(&mut r.obj, fieldspec::replicas(), &mut set);
+            fieldspec::apply(&mut r.object, fieldspec::replicas(), &mut set);
         }
     }
 }
@@ -219,7 +219,7 @@ pub fn images(resources: &mut [Res], rules: &[Value]) {
         .iter_mut()
         .filter(|r| r.kind() != "CustomResourceDefinition")
     {
-        walk(&mut r.obj, rules);
+        walk(&mut r.object, rules);
     }
 }
 
