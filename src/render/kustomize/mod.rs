@@ -104,7 +104,7 @@ impl Res {
         )
     }
     fn schema(&self) -> Schema<'static> {
-        Schema::builtin(&self.api_version().to_string(), self.kind())
+        Schema::builtin(self.api_version(), self.kind())
     }
 }
 
