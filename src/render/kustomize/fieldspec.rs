@@ -149,7 +149,8 @@ pub fn visit(
     };
     let list = segment.ends_with("[]");
     let first = &segment.trim_end_matches("[]").to_string();
-    let create = create && !list;
+    // This segment may be created unless it is a list; deeper ones keep `create`.
+    let create_here = create && !list;
     match obj {
         Value::Array(items) => {
             for item in items {
@@ -158,19 +159,19 @@ pub fn visit(
         }
         Value::Object(map) => {
             if rest.is_empty() {
-                if map.contains_key(first) || create {
+                if map.contains_key(first) || create_here {
                     f(map, first);
                 }
                 return;
             }
             if !map.contains_key(first) {
-                if !create {
+                if !create_here {
                     return;
                 }
                 map.insert(first.clone(), Value::Object(Map::new()));
             }
             if let Some(child) = map.get_mut(first) {
-                if child.is_null() && create {
+                if child.is_null() && create_here {
                     *child = Value::Object(Map::new());
                 }
                 visit(child, rest, create, f);
