@@ -10,7 +10,8 @@
 //! include), so it depends on nothing but serde_json.
 
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// Structs that newer API versions mark `+structType=atomic` but the 1.21.2 schema
 /// does not: server-side apply treats each as one value.
@@ -38,16 +39,60 @@ const VERSION_ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The embedded definitions, parsed lazily: the file keeps one definition per
+/// line, so startup only indexes lines and each definition is parsed the first
+/// time a walk reaches it (a render touches a few dozen of the 623).
 struct Builtin {
-    doc: Value,
+    gvk: Value,
+    lines: HashMap<&'static str, &'static str>,
+    parsed: Mutex<HashMap<&'static str, &'static Value>>,
 }
+
+const MERGE_KEYS: &str = include_str!("kustomize/data/merge-keys.json");
 
 fn builtin() -> &'static Builtin {
     static DATA: OnceLock<Builtin> = OnceLock::new();
-    DATA.get_or_init(|| Builtin {
-        doc: serde_json::from_str(include_str!("kustomize/data/merge-keys.json"))
-            .expect("data/merge-keys.json is valid JSON"),
+    DATA.get_or_init(|| {
+        let mut section = "";
+        let mut gvk_text = String::from("{");
+        let mut lines = HashMap::new();
+        for line in MERGE_KEYS.lines() {
+            match line {
+                "\"gvkToDefinition\":{" => section = "gvk",
+                "\"definitions\":{" => section = "definitions",
+                l if !l.starts_with('"') => {}
+                l if section == "gvk" => gvk_text.push_str(l),
+                l if section == "definitions" => {
+                    if let Some((name, body)) = l.split_once("\":") {
+                        lines.insert(&name[1..], body.trim_end_matches(','));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let gvk_text = format!("{}}}", gvk_text.trim_end_matches(','));
+        let gvk = serde_json::from_str(&gvk_text).expect("merge-keys.json gvkToDefinition is JSON");
+        Builtin {
+            gvk,
+            lines,
+            parsed: Mutex::new(HashMap::new()),
+        }
     })
+}
+
+/// A definition by name, parsed on first use (and kept for the process).
+fn definition(name: &str) -> Option<&'static Value> {
+    let b = builtin();
+    let (key, text) = b.lines.get_key_value(name)?;
+    let mut parsed = b.parsed.lock().expect("schema cache");
+    if let Some(v) = parsed.get(key) {
+        return Some(v);
+    }
+    let v: &'static Value = Box::leak(Box::new(
+        serde_json::from_str(text).expect("merge-keys.json definitions are JSON"),
+    ));
+    parsed.insert(key, v);
+    Some(v)
 }
 
 /// A position in a schema; no node means "no schema here" (maps are granular,
@@ -80,8 +125,8 @@ impl<'a> Schema<'a> {
 
     /// The schema of a built-in kind, if the embedded definitions know it.
     pub fn builtin(api_version: &str, kind: &str) -> Schema<'static> {
-        let doc = &builtin().doc;
-        let lookup = |v: &str| doc["gvkToDefinition"].get(v).and_then(|m| m.get(kind));
+        let gvk = &builtin().gvk;
+        let lookup = |v: &str| gvk.get(v).and_then(|m| m.get(kind));
         let name = lookup(api_version).or_else(|| {
             VERSION_ALIASES
                 .iter()
@@ -89,7 +134,7 @@ impl<'a> Schema<'a> {
                 .and_then(|(_, old)| lookup(old))
         });
         let def = name.and_then(Value::as_str);
-        let node = def.and_then(|n| doc["definitions"].get(n));
+        let node = def.and_then(definition);
         Schema {
             node,
             builtin: true,
@@ -114,10 +159,9 @@ impl<'a> Schema<'a> {
 
     fn deref(&self, mut v: &'a Value) -> &'a Value {
         if self.builtin {
-            let defs = &builtin().doc["definitions"];
             for _ in 0..16 {
                 match v.get("$ref").and_then(Value::as_str) {
-                    Some(r) => match defs.get(r.trim_start_matches("#/definitions/")) {
+                    Some(r) => match definition(r.trim_start_matches("#/definitions/")) {
                         Some(target) => v = target,
                         None => break,
                     },
