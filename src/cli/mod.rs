@@ -106,13 +106,27 @@ pub struct RenderArgs {
 }
 
 /// Runs a command; the error is printed by `main` and makes the exit code 1.
-pub async fn run(cli: Cli) -> Result<(), String> {
+///
+/// Only the controller needs an async runtime and logging; the offline
+/// commands start neither, so `skiff render` is a short-lived process.
+pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Controller(args) => {
-            let client = kube::Client::try_default().await.map_err(|e| {
-                format!("no cluster to talk to (in-cluster config or KUBECONFIG): {e}")
-            })?;
-            run_controller(client, args).await
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,kube=warn".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            runtime.block_on(async {
+                let client = kube::Client::try_default().await.map_err(|e| {
+                    format!("no cluster to talk to (in-cluster config or KUBECONFIG): {e}")
+                })?;
+                run_controller(client, args).await
+            })
         }
         Command::Version => {
             println!("skiff {}", env!("CARGO_PKG_VERSION"));
