@@ -251,11 +251,6 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
         source: app.spec.source.clone(),
         destination: app.spec.destination.clone(),
     };
-    if pass.errors.is_empty() || pass.revision.is_some() && !pass.resources.is_empty() {
-        if let Some(rev) = &pass.revision {
-            status.sync.revision = rev.clone();
-        }
-    }
     let comparison_failed = pass.errors.iter().any(|e| e.kind != "SyncError");
     if comparison_failed {
         status.sync = SyncStatus {
