@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod kustomize;
 pub mod schema;
+pub mod selector;
 pub mod yaml;
 pub mod yaml_out;
 

@@ -714,7 +714,7 @@ fn apply_patch_entry(
             return Err(err("a JSON6902 patch needs a target".into()));
         };
         for r in resources.iter_mut() {
-            if target.matches(r).map_err(&err)? {
+            if target.matches(r) {
                 r.object = patch::json6902(&r.object, &docs[0])
                     .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
                 stringify_metadata_maps(&mut r.object);
@@ -742,7 +742,7 @@ fn apply_patch_entry(
                 .unwrap_or(false);
             let mut i = 0;
             while i < resources.len() {
-                if !target.matches(&resources[i]).map_err(&err)? {
+                if !target.matches(&resources[i]) {
                     i += 1;
                     continue;
                 }

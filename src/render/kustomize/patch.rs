@@ -4,6 +4,7 @@
 
 use super::Res;
 use crate::render::schema::{ListType, Schema};
+use crate::render::selector::LabelSelector;
 use serde_json::{Map, Value};
 
 /// Merges `patch` into `original` with kustomize's strategic merge. `None`
@@ -209,8 +210,8 @@ pub struct Selector {
     kind: Option<regex_lite::Regex>,
     name: Option<regex_lite::Regex>,
     namespace: Option<regex_lite::Regex>,
-    label_selector: Option<String>,
-    annotation_selector: Option<String>,
+    label_selector: Option<LabelSelector>,
+    annotation_selector: Option<LabelSelector>,
 }
 
 impl Selector {
@@ -223,99 +224,49 @@ impl Selector {
                     .map_err(|e| format!("target.{k}: bad pattern {p:?}: {e}")),
             }
         };
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
         Ok(Selector {
             group: re("group")?,
             version: re("version")?,
             kind: re("kind")?,
             name: re("name")?,
             namespace: re("namespace")?,
-            label_selector: s("labelSelector"),
-            annotation_selector: s("annotationSelector"),
+            label_selector: parse_selector("labelSelector", v)?,
+            annotation_selector: parse_selector("annotationSelector", v)?,
         })
     }
 
-    pub fn matches(&self, r: &Res) -> Result<bool, String> {
+    pub fn matches(&self, r: &Res) -> bool {
         let (group, version) = r.group_version();
         let field = |re: &Option<regex_lite::Regex>, have: &str| {
             re.as_ref().is_none_or(|re| re.is_match(have))
         };
-        Ok(field(&self.group, group)
+        field(&self.group, group)
             && field(&self.version, version)
             && field(&self.kind, r.kind())
             && field(&self.name, r.name())
             && field(&self.namespace, r.namespace())
-            && selector_matches(
-                self.label_selector.as_deref(),
-                r.object.pointer("/metadata/labels"),
-            )?
-            && selector_matches(
-                self.annotation_selector.as_deref(),
-                r.object.pointer("/metadata/annotations"),
-            )?)
+            && self
+                .label_selector
+                .as_ref()
+                .is_none_or(|l| l.matches(r.object.pointer("/metadata/labels")))
+            && self
+                .annotation_selector
+                .as_ref()
+                .is_none_or(|a| a.matches(r.object.pointer("/metadata/annotations")))
     }
 }
 
-/// A Kubernetes label selector (`a=b,c!=d,e in (f,g),!h`) over a map.
-fn selector_matches(selector: Option<&str>, map: Option<&Value>) -> Result<bool, String> {
-    let Some(sel) = selector.filter(|s| !s.trim().is_empty()) else {
-        return Ok(true);
-    };
-    let get = |k: &str| map.and_then(|m| m.get(k)).and_then(Value::as_str);
-    // Split on commas outside parentheses.
-    let mut terms = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, c) in sel.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                terms.push(&sel[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+fn parse_selector(field: &str, v: &Value) -> Result<Option<LabelSelector>, String> {
+    match v
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+    {
+        None => Ok(None),
+        Some(sel) => LabelSelector::parse(sel)
+            .map(Some)
+            .map_err(|e| format!("target.{field}: cannot parse {sel:?}: {e}")),
     }
-    terms.push(&sel[start..]);
-    for term in terms.iter().map(|t| t.trim()) {
-        let ok = if let Some((k, v)) = term.split_once("!=") {
-            get(k.trim()) != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            get(k.trim()) == Some(v.trim())
-        } else if let Some((k, rest)) = term.split_once(" notin ") {
-            let vals: Vec<&str> = rest
-                .trim()
-                .trim_start_matches('(')
-                .trim_end_matches(')')
-                .split(',')
-                .map(str::trim)
-                .collect();
-            get(k.trim()).is_none_or(|v| !vals.contains(&v))
-        } else if let Some((k, rest)) = term.split_once(" in ") {
-            let vals: Vec<&str> = rest
-                .trim()
-                .trim_start_matches('(')
-                .trim_end_matches(')')
-                .split(',')
-                .map(str::trim)
-                .collect();
-            get(k.trim()).is_some_and(|v| vals.contains(&v))
-        } else if let Some(k) = term.strip_prefix('!') {
-            get(k.trim()).is_none()
-        } else if !term.is_empty()
-            && term
-                .chars()
-                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
-        {
-            get(term).is_some()
-        } else {
-            return Err(format!("cannot parse selector {sel:?}"));
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -363,9 +314,17 @@ mod tests {
 
     #[test]
     fn selectors() {
-        let labels = json!({"app": "web", "tier": "front"});
-        assert!(selector_matches(Some("app=web,tier in (front,back)"), Some(&labels)).unwrap());
-        assert!(!selector_matches(Some("app!=web"), Some(&labels)).unwrap());
-        assert!(selector_matches(Some("!missing"), Some(&labels)).unwrap());
+        let r = Res::new(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web", "tier": "front"}, "annotations": {"expose": "yes"}}}));
+        let sel = |v: Value| Selector::from_value(&v).unwrap().matches(&r);
+        assert!(sel(
+            json!({"labelSelector": "app=web,tier in (front,back)", "kind": "Deploy.*"})
+        ));
+        assert!(!sel(json!({"labelSelector": "app!=web"})));
+        assert!(sel(
+            json!({"labelSelector": "!missing", "annotationSelector": "expose=yes"})
+        ));
+        assert!(!sel(json!({"group": "batch", "name": "web"})));
+        assert!(Selector::from_value(&json!({"labelSelector": "app in (a"})).is_err());
     }
 }

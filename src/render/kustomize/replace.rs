@@ -162,12 +162,7 @@ fn splice(current: &Value, value: &Value, options: &Value) -> Value {
 fn source_value(source: &Value, resources: &[Res], file: &str) -> Result<Value, KustomizeError> {
     let err = |m: String| KustomizeError::field(file, "replacements", m);
     let selector = Selector::from_value(source).map_err(err)?;
-    let mut found = Vec::new();
-    for r in resources {
-        if selector.matches(r).map_err(err)? {
-            found.push(r);
-        }
-    }
+    let found: Vec<&Res> = resources.iter().filter(|r| selector.matches(r)).collect();
     let r = match found.as_slice() {
         [r] => *r,
         [] => return Err(err(format!("no object matches the source {source}"))),
@@ -256,9 +251,7 @@ pub fn replacements(
                 })
                 .unwrap_or_default();
             for r in resources.iter_mut() {
-                if !select.matches(r).map_err(err)?
-                    || rejects.iter().any(|x| x.matches(r).unwrap_or(false))
-                {
+                if !select.matches(r) || rejects.iter().any(|x| x.matches(r)) {
                     continue;
                 }
                 for p in &paths {

@@ -30,6 +30,8 @@ pub mod resources;
 /// Merge semantics from the schema; one file shared with skiff's render stage.
 #[path = "../../../src/render/schema.rs"]
 pub mod schema;
+/// Label and field selectors; one file shared with skiff's render stage.
+#[path = "../../../src/render/selector.rs"]
 pub mod selector;
 pub mod store;
 pub mod table;

@@ -1,4 +1,8 @@
 //! Label and field selectors with the API server's grammar and error texts.
+//!
+//! skiff uses the label selectors for kustomize patch targets; the test API
+//! server compiles this file in too (`#[path]` include), for list and watch
+//! selectors. It depends on nothing but serde_json.
 
 use serde_json::Value;
 
