@@ -53,11 +53,11 @@ const FIELDS: &[&str] = &[
     "configMapGenerator: [{name: g2, files: [../../etc/passwd]}]",
     "patches: [{patch: '[{op: add, path: /metadata/labels/z, value: q}]', target: {kind: '.*'}}]",
     "patches: [{patch: '[{op: remove, path: /nope}]', target: {name: web}}]",
-    "patches: [{patch: 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web}\\nspec: {replicas: 2}'}]",
+    "patches: [{patch: \"apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web}\\nspec: {replicas: 2}\"}]",
     "patches: [{patch: '$patch: delete', target: {kind: Service}}]",
     "patches: [{path: missing.yaml}]",
     "patches: [{patch: '{{{{', target: {kind: '(unclosed'}}]",
-    "patchesStrategicMerge: ['apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: cm}\\ndata: {a: null}']",
+    "patchesStrategicMerge: [\"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: cm}\\ndata: {a: null}\"]",
     "patchesJson6902: [{target: {kind: ConfigMap, name: cm}, patch: '[{op: test, path: /data/a, value: c}]'}]",
     "components: [comp]",
     "resources: [sub]",
@@ -67,6 +67,18 @@ const FIELDS: &[&str] = &[
     "sortOptions: {order: random}",
     "vars: []",
     "unknownField: 1",
+    "transformers: [\"apiVersion: builtin\\nkind: LabelTransformer\\nmetadata: {name: l}\\nlabels: {t: x}\\nfieldSpecs: [{path: metadata/labels, create: true}]\"]",
+    "transformers: [\"apiVersion: builtin\\nkind: NamespaceTransformer\\nmetadata: {name: n, namespace: z}\\nsetRoleBindingSubjects: sideways\"]",
+    "transformers: [sub, res.yaml, 'kind: [']",
+    "generators: [\"apiVersion: builtin\\nkind: ConfigMapGenerator\\nmetadata: {name: cm}\\nbehavior: merge\\nliterals: [z=1]\"]",
+    "generators: [res.yaml]",
+    "configurations: [res.yaml]",
+    "configurations: [conf.yaml]",
+    "crds: [res.yaml]",
+    "buildMetadata: [originAnnotations, transformerAnnotations, managedByLabel]",
+    "buildMetadata: [7]",
+    "sortOptions: {order: legacy, legacySortOptions: {orderFirst: [Service], orderLast: 3}}",
+    "replacements: [{path: res.yaml}]",
 ];
 
 fn random_tree(rng: &mut Rng, dir: &std::path::Path) {
@@ -84,6 +96,14 @@ fn random_tree(rng: &mut Rng, dir: &std::path::Path) {
     }
     write("res.yaml", &res);
     write("sub/res.yaml", rng.pick(RESOURCES));
+    write(
+        "conf.yaml",
+        rng.pick(&[
+            "nameReference: [{kind: ConfigMap, fieldSpecs: [{path: spec/x, kind: Widget}]}]\n",
+            "commonLabels: [{path: spec/items, create: true}]\nimages: [{path: spec/image}]\n",
+            "nameReference: 3\n",
+        ]),
+    );
     write(
         "sub/kustomization.yaml",
         &format!("resources: [res.yaml]\n{}\n", rng.pick(FIELDS)),

@@ -280,6 +280,11 @@ pub fn resolve_plain(text: &str) -> Value {
     }
     if looks_like_float(text) {
         if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            // sigs.k8s.io/yaml passes numbers through JSON, where an integral
+            // float is an integer: `1e3` reaches the API server as 1000.
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                return Value::Number(Number::from(f as i64));
+            }
             if let Some(n) = Number::from_f64(f) {
                 return Value::Number(n);
             }

@@ -11,7 +11,7 @@ pub fn write_document(value: &Value, out: &mut String) {
         Value::Object(m) if !m.is_empty() => write_map(m, 0, out),
         Value::Array(a) if !a.is_empty() => write_list(a, 0, out),
         other => {
-            out.push_str(&scalar(other, 0));
+            out.push_str(&scalar(other, 0, 0));
             out.push('\n');
         }
     }
@@ -60,7 +60,8 @@ fn write_value_after_key(v: &Value, level: usize, out: &mut String) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other, level + 2));
+            let col = column(out);
+            out.push_str(&scalar(other, level + 2, col));
             out.push('\n');
         }
     }
@@ -76,7 +77,8 @@ fn write_list(items: &[Value], level: usize, out: &mut String) {
             Value::Object(m) if !m.is_empty() => write_map(m, level + 2, out),
             Value::Array(a) if !a.is_empty() => write_list(a, level + 2, out),
             other => {
-                out.push_str(&scalar(other, level + 2));
+                let col = column(out);
+                out.push_str(&scalar(other, level + 2, col));
                 out.push('\n');
             }
         }
@@ -90,21 +92,90 @@ fn key(k: &str) -> String {
     }
 }
 
-fn scalar(v: &Value, level: usize) -> String {
+/// The column `out` ends at (where the next scalar starts).
+fn column(out: &str) -> usize {
+    out[out.rfind('\n').map_or(0, |i| i + 1)..].chars().count()
+}
+
+/// A scalar that starts at `column`; continuation lines are indented by `level`.
+fn scalar(v: &Value, level: usize, column: usize) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => go_float(f),
+            _ => n.to_string(),
+        },
         Value::String(s)
             if s.contains('\n') && !s.contains('\r') && !s.trim_end_matches('\n').is_empty() =>
         {
             block(s, level)
         }
-        Value::String(s) if plain_safe(s) => s.clone(),
+        Value::String(s) if plain_safe(s) => fold(s, level, column, false),
+        // A string that would read back as another type: double quotes, as go-yaml.
+        Value::String(s) if !matches!(resolve_plain(s), Value::String(_)) => quoted(s),
+        Value::String(s) if single_quotable(s) => {
+            format!(
+                "'{}'",
+                fold(&s.replace('\'', "''"), level, column + 1, true)
+            )
+        }
         Value::String(s) => quoted(s),
         Value::Object(_) => "{}".into(),
         Value::Array(_) => "[]".into(),
     }
+}
+
+/// go-yaml's line folding of plain and single-quoted scalars: past column 80,
+/// a single space between words becomes a line break.
+fn fold(s: &str, level: usize, start: usize, quoted: bool) -> String {
+    const WIDTH: usize = 80;
+    if start + s.chars().count() <= WIDTH || !s.contains(' ') {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut col = start;
+    let mut after_space = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let next_is_space = chars.get(i + 1) == Some(&' ');
+            let inner = !quoted || (i > 0 && i + 1 < chars.len());
+            if !after_space && col > WIDTH && !next_is_space && inner {
+                out.push('\n');
+                out.push_str(&" ".repeat(level));
+                col = level;
+            } else {
+                out.push(c);
+                col += 1;
+            }
+            after_space = true;
+        } else {
+            out.push(c);
+            col += 1;
+            after_space = false;
+        }
+    }
+    out
+}
+
+/// Whether go-yaml can write the string single-quoted: printable, one line.
+fn single_quotable(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}')
+}
+
+/// A float as Go's `strconv.FormatFloat(f, 'g', -1, 64)` writes it (how
+/// go-yaml prints floats): shortest digits, exponent form below 1e-4 and from 1e6.
+fn go_float(f: f64) -> String {
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    format!("{f}")
 }
 
 /// A literal block scalar, keeping the text exactly (`|`, `|-` or `|+`).

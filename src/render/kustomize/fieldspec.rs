@@ -95,9 +95,12 @@ table!(common_annotations, "commonannotations.yaml");
 table!(images, "images.yaml");
 table!(replicas, "replicas.yaml");
 table!(namespace, "namespace.yaml");
+table!(name_prefix, "nameprefix.yaml");
+table!(name_suffix, "namesuffix.yaml");
+table!(var_reference, "varreference.yaml");
 
 /// One referenced kind of the nameReference table and where it is referred to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NameReference {
     pub group: Option<String>,
     pub version: Option<String>,

@@ -2,8 +2,9 @@
 //! names, name references brought up to date, local-config objects dropped, and
 //! the legacy kind order.
 
-use super::fieldspec::{self, name_references};
+use super::fieldspec::{self, NameReference};
 use super::generate;
+use super::KustomizeError;
 use super::Res;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -18,29 +19,34 @@ pub fn hash_suffixes(resources: &mut [Res]) {
     }
 }
 
-/// A renamed object a reference may point to.
+/// A renamed (or moved) object a reference may point to.
 struct Referent {
     kind: String,
     group: String,
     name: String,
     namespace: String,
+    /// Every namespace it had: a reference may name any of them.
+    namespaces: Vec<String>,
 }
 
 /// Updates every reference to a renamed object, as kustomize's nameReference table lists them.
-pub fn name_references_update(resources: &mut [Res]) {
-    // Renamed referents, indexed by every name they had.
+pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
+    // Renamed or moved referents, indexed by every name they had.
     let mut referents: Vec<Referent> = Vec::new();
     let mut by_old_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for r in resources
-        .iter()
-        .filter(|r| r.names.first().is_some_and(|first| first != r.name()))
-    {
+    for r in resources.iter().filter(|r| {
+        r.names.first().is_some_and(|first| first != r.name())
+            || r.namespaces
+                .first()
+                .is_some_and(|first| first != r.namespace())
+    }) {
         let i = referents.len();
         referents.push(Referent {
             kind: r.kind().to_string(),
             group: r.group_version().0.to_string(),
             name: r.name().to_string(),
             namespace: r.namespace().to_string(),
+            namespaces: r.namespaces.clone(),
         });
         for n in &r.names {
             by_old_name.entry(n.clone()).or_default().push(i);
@@ -49,7 +55,7 @@ pub fn name_references_update(resources: &mut [Res]) {
     if referents.is_empty() {
         return;
     }
-    for table in name_references() {
+    for table in table {
         let in_table = |c: &Referent| {
             c.kind == table.kind && table.group.as_deref().is_none_or(|g| g == c.group)
         };
@@ -72,6 +78,11 @@ pub fn name_references_update(resources: &mut [Res]) {
                 matching
                     .iter()
                     .find(|c| c.namespace == want_ns || c.namespace.is_empty())
+                    .or_else(|| {
+                        matching
+                            .iter()
+                            .find(|c| c.namespaces.iter().any(|n| same_namespace(n, want_ns)))
+                    })
                     .or_else(|| loose.then(|| &matching[0]))
                     .map(|c| (c.name.clone(), c.namespace.clone()))
             };
@@ -83,6 +94,12 @@ pub fn name_references_update(resources: &mut [Res]) {
             fieldspec::apply(&mut r.object, &table.referrers, &mut update);
         }
     }
+}
+
+/// kustomize treats no namespace and `default` as the same.
+fn same_namespace(a: &str, b: &str) -> bool {
+    let default = |n: &str| n.is_empty() || n == "default";
+    a == b || (default(a) && default(b))
 }
 
 /// The current name (and namespace) of the referent an old name points to.
@@ -131,42 +148,79 @@ pub fn drop_local_config(resources: &mut Vec<Res>) {
     });
 }
 
-struct Order {
+/// The legacy sort's kind order: these kinds first, these last, the rest between.
+#[derive(Debug, Clone)]
+pub struct Order {
     first: Vec<String>,
     last: Vec<String>,
 }
 
-fn order() -> &'static Order {
-    static O: OnceLock<Order> = OnceLock::new();
-    O.get_or_init(|| {
-        let doc: Value = serde_json::from_str(include_str!("data/legacy-order.json"))
-            .expect("legacy-order.json");
-        let list = |k: &str| {
-            doc[k]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        Order {
-            first: list("orderFirst"),
-            last: list("orderLast"),
+impl Order {
+    fn builtin() -> &'static Order {
+        static O: OnceLock<Order> = OnceLock::new();
+        O.get_or_init(|| {
+            let doc: Value = serde_json::from_str(include_str!("data/legacy-order.json"))
+                .expect("legacy-order.json");
+            Order {
+                first: strings(&doc["orderFirst"]),
+                last: strings(&doc["orderLast"]),
+            }
+        })
+    }
+
+    /// A kustomization's `sortOptions`: None for fifo, else the legacy order
+    /// (kustomize's own unless `legacySortOptions` gives one). Errors name
+    /// the field.
+    pub fn of(k: &Value) -> Result<Option<Order>, (&'static str, String)> {
+        let options = k.get("sortOptions");
+        match options.and_then(|o| o.get("order")).and_then(Value::as_str) {
+            None | Some("legacy") => {}
+            Some("fifo") => {
+                if options.and_then(|o| o.get("legacySortOptions")).is_some() {
+                    return Err((
+                        "sortOptions.legacySortOptions",
+                        "is only for order legacy, and order is fifo".into(),
+                    ));
+                }
+                return Ok(None);
+            }
+            Some(other) => {
+                return Err((
+                    "sortOptions.order",
+                    format!("{other:?} is neither legacy nor fifo"),
+                ))
+            }
         }
-    })
+        Ok(Some(
+            match options.and_then(|o| o.get("legacySortOptions")) {
+                Some(custom) => Order {
+                    first: strings(&custom["orderFirst"]),
+                    last: strings(&custom["orderLast"]),
+                },
+                None => Order::builtin().clone(),
+            },
+        ))
+    }
+
+    fn rank(&self, kind: &str) -> i64 {
+        if let Some(i) = self.first.iter().position(|k| k == kind) {
+            return i as i64 - self.first.len() as i64;
+        }
+        if let Some(i) = self.last.iter().position(|k| k == kind) {
+            return 1 + i as i64;
+        }
+        0
+    }
 }
 
-fn rank(kind: &str) -> i64 {
-    let o = order();
-    if let Some(i) = o.first.iter().position(|k| k == kind) {
-        return i as i64 - o.first.len() as i64;
-    }
-    if let Some(i) = o.last.iter().position(|k| k == kind) {
-        return 1 + i as i64;
-    }
-    0
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn or(s: &str, empty: &str) -> String {
@@ -178,10 +232,10 @@ fn or(s: &str, empty: &str) -> String {
 }
 
 /// kustomize's legacy order: by kind rank, then group/version/kind, then id.
-pub fn legacy_sort(resources: &mut [Res]) {
+pub fn legacy_sort(resources: &mut [Res], order: &Order) {
     resources.sort_by(|a, b| {
         let (ka, kb) = (a.kind(), b.kind());
-        match rank(ka).cmp(&rank(kb)) {
+        match order.rank(ka).cmp(&order.rank(kb)) {
             Ordering::Equal => {}
             other => return other,
         }
@@ -207,4 +261,122 @@ pub fn legacy_sort(resources: &mut [Res]) {
         };
         id(a, ga, va).cmp(&id(b, gb, vb))
     });
+}
+
+/// The top kustomization's `buildMetadata`: what kustomize records on the
+/// objects it prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildMetadata {
+    managed_by: bool,
+    origin: bool,
+    pub transformations: bool,
+}
+
+/// The label `managedByLabel` sets. kustomize v5.5.0 itself writes this;
+/// `kubectl kustomize` writes `kustomize-(devel)`, which is not a valid label
+/// value, so the API server would refuse it.
+pub const MANAGED_BY: &str = "kustomize-v5.5.0";
+
+impl BuildMetadata {
+    pub fn of(k: &Value, file: &str) -> Result<BuildMetadata, KustomizeError> {
+        let mut m = BuildMetadata::default();
+        for item in k
+            .get("buildMetadata")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match item.as_str() {
+                Some("managedByLabel") => m.managed_by = true,
+                Some("originAnnotations") => m.origin = true,
+                Some("transformerAnnotations") => m.transformations = true,
+                _ => {
+                    return Err(KustomizeError::field(
+                        file,
+                        "buildMetadata",
+                        format!(
+                            "{item}: not one of managedByLabel, originAnnotations, transformerAnnotations"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Labels and annotates the final objects; paths are relative to `top`,
+    /// the directory built.
+    pub fn apply(&self, resources: &mut [Res], top: &str) {
+        if !(self.managed_by || self.origin || self.transformations) {
+            return;
+        }
+        for r in resources.iter_mut() {
+            let origin = self.origin.then(|| match &r.generated {
+                Some(by) => configured(by, top, ""),
+                None => format!("path: {}\n", relative(top, &r.file)),
+            });
+            let transformations =
+                (self.transformations && !r.transformations.is_empty()).then(|| {
+                    r.transformations
+                        .iter()
+                        .map(|by| format!("- {}", configured(by, top, "  ").trim_start()))
+                        .collect::<String>()
+                });
+            let Some(meta) = r.object.get_mut("metadata").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut put = |map: &str, key: &str, value: String| {
+                let slot = meta
+                    .entry(map)
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Default::default());
+                }
+                if let Some(m) = slot.as_object_mut() {
+                    m.insert(key.into(), Value::String(value));
+                }
+            };
+            if let Some(o) = origin {
+                put("annotations", "config.kubernetes.io/origin", o);
+            }
+            if let Some(t) = transformations {
+                put(
+                    "annotations",
+                    "alpha.config.kubernetes.io/transformations",
+                    t,
+                );
+            }
+            if self.managed_by {
+                put("labels", "app.kubernetes.io/managed-by", MANAGED_BY.into());
+            }
+        }
+    }
+}
+
+/// `configuredIn`/`configuredBy` as kustomize writes them, each line indented.
+fn configured(by: &super::builtins::ConfiguredBy, top: &str, indent: &str) -> String {
+    let mut out = format!(
+        "{indent}configuredIn: {}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {}\n",
+        relative(top, &by.file),
+        by.kind
+    );
+    if let Some(name) = &by.name {
+        out.push_str(&format!("{indent}  name: {name}\n"));
+    }
+    out
+}
+
+/// `path` (a tree path) as seen from the directory `from`.
+fn relative(from: &str, path: &str) -> String {
+    let parts = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .map(String::from)
+            .collect()
+    };
+    let (from, to) = (parts(from), parts(path));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<String> = vec!["..".to_string(); from.len() - common];
+    out.extend(to[common..].iter().cloned());
+    out.join("/")
 }

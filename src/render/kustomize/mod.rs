@@ -8,6 +8,8 @@
 //! labels, annotations, patchesJson6902, replicas, images. Once, at the top:
 //! hash suffixes, name references, local-config objects dropped, sort.
 
+pub mod builtins;
+pub mod config;
 pub mod fieldspec;
 pub mod finish;
 pub mod generate;
@@ -20,6 +22,8 @@ use super::{Manifest, MAX_DOCUMENTS, MAX_FILE_BYTES};
 use crate::application::KustomizeSource;
 use crate::render::schema::Schema;
 use crate::source::tree::{normalize, EntryKind, Tree};
+use builtins::{Action, ConfiguredBy, Step};
+use config::Config;
 use serde_json::{json, Map, Value};
 
 /// How deep kustomizations may nest.
@@ -45,12 +49,17 @@ impl KustomizeError {
 }
 
 /// One resource being built: the manifest, the names it had (for name
-/// references), and whether it gets a content-hash suffix.
+/// references), whether it gets a content-hash suffix, and (for
+/// buildMetadata) the generator that made it and the steps that touched it.
 #[derive(Debug, Clone)]
 pub struct Res {
     pub manifest: Manifest,
     pub names: Vec<String>,
+    /// Every namespace it had, first to last ("" for none).
+    pub namespaces: Vec<String>,
     pub hash_suffix: bool,
+    pub generated: Option<std::sync::Arc<ConfiguredBy>>,
+    pub transformations: Vec<std::sync::Arc<ConfiguredBy>>,
 }
 
 impl std::ops::Deref for Res {
@@ -73,13 +82,21 @@ impl Res {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         Res {
             manifest: Manifest {
                 object,
                 file: String::new(),
             },
             names: vec![name],
+            namespaces: vec![namespace],
             hash_suffix: false,
+            generated: None,
+            transformations: Vec::new(),
         }
     }
     pub fn rename(&mut self, name: &str) {
@@ -136,6 +153,11 @@ const KNOWN_FIELDS: &[&str] = &[
     "secretGenerator",
     "generatorOptions",
     "sortOptions",
+    "configurations",
+    "crds",
+    "transformers",
+    "generators",
+    "buildMetadata",
 ];
 
 /// Fields kustomize has that skiff refuses, with the reason.
@@ -143,13 +165,11 @@ const REFUSED: &[(&str, &str)] = &[
     ("helmCharts", "skiff does not run helm"),
     ("helmChartInflationGenerator", "skiff does not run helm"),
     ("helmGlobals", "skiff does not run helm"),
-    ("transformers", "transformer configs are not supported yet"),
-    ("generators", "generator configs are not supported yet"),
-    ("validators", "validators are not supported"),
-    ("configurations", "configurations are not supported yet"),
-    ("crds", "crds are not supported yet"),
+    (
+        "validators",
+        "validators run plugins, and skiff runs no plugins",
+    ),
     ("openapi", "a custom OpenAPI schema is not supported"),
-    ("buildMetadata", "buildMetadata is not supported yet"),
 ];
 
 /// Whether `dir` holds a kustomization (Argo CD's tool detection).
@@ -181,25 +201,33 @@ pub fn build_with(
     dir: &str,
     overrides: Option<&KustomizeSource>,
 ) -> Result<Vec<Manifest>, KustomizeError> {
-    let mut stack = Vec::new();
-    let mut vars = Vec::new();
-    let (mut resources, sort) = build_into(
+    let top_file = find_file(tree, dir).ok_or_else(|| no_kustomization(dir))?;
+    let metadata = finish::BuildMetadata::of(&load(tree, &top_file)?, &top_file)?;
+    let mut build = Build {
         tree,
-        dir,
-        Vec::new(),
-        &mut stack,
-        false,
-        overrides,
-        &mut vars,
-    )?;
+        stack: Vec::new(),
+        vars: Vec::new(),
+        track: metadata.transformations,
+    };
+    let mut config = Config::shared();
+    let (mut resources, sort) = build.build_into(dir, Vec::new(), &mut config, false, overrides)?;
     finish::hash_suffixes(&mut resources);
-    finish::name_references_update(&mut resources);
-    replace::vars(&mut resources, &vars)?;
+    finish::name_references_update(&mut resources, &config.name_reference);
+    replace::vars(&mut resources, &build.vars, &config.var_reference)?;
     finish::drop_local_config(&mut resources);
-    if sort {
-        finish::legacy_sort(&mut resources);
+    if let Some(order) = sort {
+        finish::legacy_sort(&mut resources, &order);
     }
+    metadata.apply(&mut resources, dir);
     Ok(resources.into_iter().map(|r| r.manifest).collect())
+}
+
+fn no_kustomization(dir: &str) -> KustomizeError {
+    KustomizeError::field(
+        dir,
+        "resources",
+        "no kustomization.yaml, kustomization.yml or Kustomization here".into(),
+    )
 }
 
 fn is_remote(entry: &str) -> bool {
@@ -209,127 +237,335 @@ fn is_remote(entry: &str) -> bool {
         || entry.contains("?ref=")
 }
 
-/// Builds one kustomization or component on top of `input`; returns the
-/// resources and whether the legacy sort applies.
-fn build_into(
-    tree: &dyn Tree,
-    dir: &str,
-    input: Vec<Res>,
-    stack: &mut Vec<String>,
-    component: bool,
-    overrides: Option<&KustomizeSource>,
-    vars: &mut Vec<(Value, String)>,
-) -> Result<(Vec<Res>, bool), KustomizeError> {
-    let file = find_file(tree, dir).ok_or_else(|| {
-        KustomizeError::field(
-            dir,
-            "resources",
-            "no kustomization.yaml, kustomization.yml or Kustomization here".into(),
-        )
-    })?;
-    if stack.contains(&dir.to_string()) {
-        return Err(KustomizeError::field(
-            &file,
-            "resources",
-            format!("cycle: {} → {dir}", stack.join(" → ")),
-        ));
-    }
-    if stack.len() >= MAX_DEPTH {
-        return Err(KustomizeError::field(
-            &file,
-            "resources",
-            format!("kustomizations nest more than {MAX_DEPTH} deep"),
-        ));
-    }
-    stack.push(dir.to_string());
-    let mut k = load(tree, &file)?;
-    if let Some(o) = overrides {
-        apply_overrides(&mut k, o);
-    }
-    let kind = k
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("Kustomization");
-    if component && kind != "Component" {
-        return Err(KustomizeError::field(
-            &file,
-            "kind",
-            format!("listed under components, but its kind is {kind:?}, not Component"),
-        ));
-    }
-    if !component && kind == "Component" {
-        return Err(KustomizeError::field(
-            &file,
-            "kind",
-            "a Component can only be listed under components".into(),
-        ));
-    }
-    let err = |field: &str, message: String| KustomizeError::field(&file, field, message);
-    let mut resources = input;
-    let entries = strings(&k, "resources")
-        .into_iter()
-        .chain(strings(&k, "bases"));
-    for entry in entries {
-        if is_remote(&entry) {
-            return Err(err("resources", format!("{entry:?}: remote resources are not supported (skiff renders offline; vendor it into the repository)")));
+/// What one build carries down the tree.
+struct Build<'a> {
+    tree: &'a dyn Tree,
+    /// The kustomizations being built, outermost first (cycles, depth).
+    stack: Vec<String>,
+    /// Every `vars` entry met, with its kustomization file.
+    vars: Vec<(Value, String)>,
+    /// Record the steps that touched each resource (buildMetadata).
+    track: bool,
+}
+
+impl Build<'_> {
+    /// Builds one kustomization or component on top of `input`. `config` is
+    /// the transformer configuration of the accumulation this one joins (its
+    /// parent's, for a component). Returns the resources and, when the legacy
+    /// sort applies, its kind order.
+    fn build_into(
+        &mut self,
+        dir: &str,
+        input: Vec<Res>,
+        config: &mut config::Shared,
+        component: bool,
+        overrides: Option<&KustomizeSource>,
+    ) -> Result<(Vec<Res>, Option<finish::Order>), KustomizeError> {
+        let tree = self.tree;
+        let file = find_file(tree, dir).ok_or_else(|| no_kustomization(dir))?;
+        if self.stack.iter().any(|d| d == dir) {
+            return Err(KustomizeError::field(
+                &file,
+                "resources",
+                format!("cycle: {} → {dir}", self.stack.join(" → ")),
+            ));
         }
-        let path = normalize(dir, &entry).map_err(|e| err("resources", e.to_string()))?;
-        let added = match tree
-            .kind(&path)
-            .map_err(|e| err("resources", e.to_string()))?
-        {
-            EntryKind::Dir => build_into(tree, &path, Vec::new(), stack, false, None, vars)?.0,
-            EntryKind::File => read_resources(tree, &path)?,
-        };
-        add_all(&mut resources, added, &file)?;
-    }
-    let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
-    for (field, gen_kind) in [
-        ("configMapGenerator", "ConfigMap"),
-        ("secretGenerator", "Secret"),
-    ] {
-        for entry in k
-            .get(field)
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(KustomizeError::field(
+                &file,
+                "resources",
+                format!("kustomizations nest more than {MAX_DEPTH} deep"),
+            ));
+        }
+        self.stack.push(dir.to_string());
+        let mut k = load(tree, &file)?;
+        if let Some(o) = overrides {
+            apply_overrides(&mut k, o);
+        }
+        let kind = k
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("Kustomization");
+        if component && kind != "Component" {
+            return Err(KustomizeError::field(
+                &file,
+                "kind",
+                format!("listed under components, but its kind is {kind:?}, not Component"),
+            ));
+        }
+        if !component && kind == "Component" {
+            return Err(KustomizeError::field(
+                &file,
+                "kind",
+                "a Component can only be listed under components".into(),
+            ));
+        }
+        let err = |field: &str, message: String| KustomizeError::field(&file, field, message);
+        let mut resources = input;
+        let entries = strings(&k, "resources")
+            .into_iter()
+            .chain(strings(&k, "bases"));
+        for entry in entries {
+            let added = self.read_entry(dir, &file, "resources", &entry, config)?;
+            add_all(&mut resources, added, &file)?;
+        }
+        for path in strings(&k, "configurations") {
+            let doc = self.read_one(dir, &file, "configurations", &path)?;
+            let extra = Config::from_file(&doc)
+                .map_err(|m| err("configurations", format!("{path}: {m}")))?;
+            config::merge_into(config, &std::borrow::Cow::Owned(extra))
+                .map_err(|m| err("configurations", format!("{path}: {m}")))?;
+        }
+        for path in strings(&k, "crds") {
+            let doc = self.read_one(dir, &file, "crds", &path)?;
+            let extra = Config::from_openapi_definitions(&doc)
+                .map_err(|m| err("crds", format!("{path}: {m}")))?;
+            config::merge_into(config, &std::borrow::Cow::Owned(extra))
+                .map_err(|m| err("crds", format!("{path}: {m}")))?;
+        }
+        let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
+        for (field, gen_kind) in [
+            ("configMapGenerator", "ConfigMap"),
+            ("secretGenerator", "Secret"),
+        ] {
+            for entry in k
+                .get(field)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
+                let by = ConfiguredBy {
+                    file: file.clone(),
+                    kind: format!("{gen_kind}Generator"),
+                    name: None,
+                };
+                let generated = generate::generate(tree, dir, &file, gen_kind, &entry, &options)?;
+                merge_generated(&mut resources, generated, &entry, by, &file, field)?;
+            }
+        }
+        for config_res in self.configs(dir, &file, "generators", &strings(&k, "generators"))? {
+            let (gen_kind, entry) =
+                builtins::config_generator(&config_res.object, &config_res.file)?;
+            let by = ConfiguredBy {
+                file: config_res.file.clone(),
+                kind: format!("{gen_kind}Generator"),
+                name: entry.get("name").and_then(Value::as_str).map(String::from),
+            };
+            let generated = generate::generate(tree, dir, &file, gen_kind, &entry, &json!({}))?;
+            merge_generated(&mut resources, generated, &entry, by, &file, "generators")?;
+        }
+        for c in strings(&k, "components") {
+            let path = normalize(dir, &c).map_err(|e| err("components", e.to_string()))?;
+            resources = self.build_into(&path, resources, config, true, None)?.0;
+        }
+        let mut steps = builtins::kustomization_steps(&k, config, &file)?;
+        for config_res in self.configs(dir, &file, "transformers", &strings(&k, "transformers"))? {
+            steps.push(builtins::config_step(
+                &config_res.object,
+                &config_res.file,
+                "transformers",
+            )?);
+        }
+        for step in &steps {
+            self.run(dir, step, &mut resources)?;
+        }
+        for v in k
+            .get("vars")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
         {
-            let generated = generate::generate(tree, dir, &file, gen_kind, &entry, &options)?;
-            let behavior = entry
-                .get("behavior")
-                .and_then(Value::as_str)
-                .unwrap_or("create");
-            merge_generated(&mut resources, generated, behavior, &file, field)?;
+            self.vars.push((v, file.clone()));
+        }
+        self.stack.pop();
+        let sort = finish::Order::of(&k).map_err(|(field, m)| err(field, m))?;
+        for r in resources.iter_mut().filter(|r| r.file.is_empty()) {
+            r.file = file.clone();
+        }
+        Ok((resources, sort))
+    }
+
+    /// A `resources` entry: a file of objects or a kustomization directory,
+    /// whose transformer configuration joins `config`.
+    fn read_entry(
+        &mut self,
+        dir: &str,
+        file: &str,
+        field: &str,
+        entry: &str,
+        config: &mut config::Shared,
+    ) -> Result<Vec<Res>, KustomizeError> {
+        let err = |message: String| KustomizeError::field(file, field, message);
+        if is_remote(entry) {
+            return Err(err(format!("{entry:?}: remote resources are not supported (skiff renders offline; vendor it into the repository)")));
+        }
+        let path = normalize(dir, entry).map_err(|e| err(e.to_string()))?;
+        match self.tree.kind(&path).map_err(|e| err(e.to_string()))? {
+            EntryKind::Dir => {
+                let mut child = Config::shared();
+                let (added, _) = self.build_into(&path, Vec::new(), &mut child, false, None)?;
+                config::merge_into(config, &child).map_err(|m| err(format!("{entry}: {m}")))?;
+                Ok(added)
+            }
+            EntryKind::File => read_resources(self.tree, &path),
         }
     }
-    for c in strings(&k, "components") {
-        let path = normalize(dir, &c).map_err(|e| err("components", e.to_string()))?;
-        resources = build_into(tree, &path, resources, stack, true, None, vars)?.0;
+
+    /// The one document of a `configurations` or `crds` file.
+    fn read_one(
+        &self,
+        dir: &str,
+        file: &str,
+        field: &str,
+        entry: &str,
+    ) -> Result<Value, KustomizeError> {
+        let path =
+            normalize(dir, entry).map_err(|e| KustomizeError::field(file, field, e.to_string()))?;
+        let text = read_text(self.tree, &path, field, file)?;
+        Ok(parse(&text, &path, Dialect::Kustomize)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null))
     }
-    transform(tree, dir, &file, &k, &mut resources)?;
-    for v in k
-        .get("vars")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        vars.push((v, file.clone()));
-    }
-    stack.pop();
-    let sort = match k.pointer("/sortOptions/order").and_then(Value::as_str) {
-        None | Some("legacy") => true,
-        Some("fifo") => false,
-        Some(other) => {
-            return Err(err(
-                "sortOptions.order",
-                format!("{other:?} is neither legacy nor fifo"),
-            ))
+
+    /// The configs listed under `transformers` or `generators`: inline YAML
+    /// first, then files and kustomization directories, as kustomize reads them.
+    fn configs(
+        &mut self,
+        dir: &str,
+        file: &str,
+        field: &str,
+        entries: &[String],
+    ) -> Result<Vec<Res>, KustomizeError> {
+        let mut inline = Vec::new();
+        let mut paths = Vec::new();
+        for entry in entries {
+            let docs = parse(entry, file, Dialect::Kustomize).ok();
+            match docs {
+                Some(docs) if !docs.is_empty() && docs.iter().all(Value::is_object) => {
+                    for doc in docs {
+                        let mut r = Res::new(doc);
+                        r.file = file.to_string();
+                        inline.push(r);
+                    }
+                }
+                _ => paths.push(entry),
+            }
         }
-    };
-    for r in resources.iter_mut().filter(|r| r.file.is_empty()) {
-        r.file = file.clone();
+        for entry in paths {
+            if is_remote(entry) {
+                return Err(KustomizeError::field(
+                    file,
+                    field,
+                    format!("{entry:?}: remote configs are not supported"),
+                ));
+            }
+            let path = normalize(dir, entry)
+                .map_err(|e| KustomizeError::field(file, field, e.to_string()))?;
+            match self
+                .tree
+                .kind(&path)
+                .map_err(|e| KustomizeError::field(file, field, e.to_string()))?
+            {
+                EntryKind::Dir => {
+                    let mut child = Config::shared();
+                    inline.extend(
+                        self.build_into(&path, Vec::new(), &mut child, false, None)?
+                            .0,
+                    );
+                }
+                EntryKind::File => {
+                    let text = read_text(self.tree, &path, field, file)?;
+                    for doc in parse(&text, &path, Dialect::Kustomize)? {
+                        if !doc.is_object() {
+                            return Err(KustomizeError::field(
+                                &path,
+                                field,
+                                "a config is not a map".into(),
+                            ));
+                        }
+                        let mut r = Res::new(doc);
+                        r.file = path.clone();
+                        inline.push(r);
+                    }
+                }
+            }
+        }
+        Ok(inline)
     }
-    Ok((resources, sort))
+
+    /// Runs one transformer step over the resources.
+    fn run(&self, dir: &str, step: &Step, resources: &mut Vec<Res>) -> Result<(), KustomizeError> {
+        let field = step.field;
+        let file = step.by.file.as_str();
+        let err = |m: String| KustomizeError::field(file, field, m);
+        match &step.action {
+            Action::PatchesStrategicMerge(entries) => {
+                for entry in entries {
+                    let text =
+                        if entry.contains('\n') || entry.trim_start().starts_with("apiVersion") {
+                            entry.clone()
+                        } else {
+                            let path = normalize(dir, entry).map_err(|e| err(e.to_string()))?;
+                            read_text(self.tree, &path, field, file)?
+                        };
+                    for p in parse(&text, file, Dialect::Kustomize)? {
+                        apply_smp_by_id(resources, &p, file, field)?;
+                    }
+                }
+            }
+            Action::Patch(entry) | Action::Json6902(entry) => {
+                apply_patch_entry(self.tree, dir, file, field, entry, resources)?
+            }
+            Action::Namespace {
+                namespace,
+                specs,
+                options,
+            } => transform::namespace(resources, namespace, specs, *options),
+            Action::Affix {
+                prefix,
+                suffix,
+                specs,
+            } => transform::name_affix(resources, prefix, suffix, specs),
+            Action::Labels { labels, specs } => transform::labels(resources, labels, specs),
+            Action::Annotations { annotations, specs } => {
+                transform::annotations(resources, annotations, specs)
+            }
+            Action::Replicas { replica, specs } => {
+                builtins::replicas(resources, replica, specs).map_err(err)?
+            }
+            Action::Image { rule, specs } => {
+                transform::images(resources, std::slice::from_ref(rule), specs)
+            }
+            Action::Replacements(entries) => {
+                let mut all = Vec::new();
+                for entry in entries {
+                    match entry.get("path").and_then(Value::as_str) {
+                        Some(path) => {
+                            if entry.get("source").is_some() || entry.get("targets").is_some() {
+                                return Err(err(format!(
+                                    "{path}: an entry has both path and an inline replacement"
+                                )));
+                            }
+                            let doc = self.read_one(dir, file, field, path)?;
+                            match doc {
+                                Value::Array(items) => all.extend(items),
+                                other => all.push(other),
+                            }
+                        }
+                        None => all.push(entry.clone()),
+                    }
+                }
+                replace::replacements(resources, &all, file)?
+            }
+        }
+        if self.track {
+            for r in resources.iter_mut() {
+                r.transformations.push(step.by.clone());
+            }
+        }
+        Ok(())
+    }
 }
 
 fn strings(k: &Value, field: &str) -> Vec<String> {
@@ -467,11 +703,17 @@ fn add_all(resources: &mut Vec<Res>, added: Vec<Res>, file: &str) -> Result<(), 
 
 fn merge_generated(
     resources: &mut Vec<Res>,
-    generated: Res,
-    behavior: &str,
+    mut generated: Res,
+    entry: &Value,
+    by: ConfiguredBy,
     file: &str,
     field: &str,
 ) -> Result<(), KustomizeError> {
+    let behavior = entry
+        .get("behavior")
+        .and_then(Value::as_str)
+        .unwrap_or("create");
+    generated.generated = Some(std::sync::Arc::new(by));
     let existing = resources.iter().position(|r| {
         r.kind() == generated.kind()
             && r.name() == generated.name()
@@ -539,112 +781,6 @@ fn merge_generated(
     }
 }
 
-/// The transformers of one kustomization, in kustomize's order.
-fn transform(
-    tree: &dyn Tree,
-    dir: &str,
-    file: &str,
-    k: &Value,
-    resources: &mut Vec<Res>,
-) -> Result<(), KustomizeError> {
-    let err = |field: &str, message: String| KustomizeError::field(file, field, message);
-    // patchesStrategicMerge: files or inline YAML, each patch aimed by its own id.
-    for entry in strings(k, "patchesStrategicMerge") {
-        let text = if entry.contains('\n') || entry.trim_start().starts_with("apiVersion") {
-            entry.clone()
-        } else {
-            let path =
-                normalize(dir, &entry).map_err(|e| err("patchesStrategicMerge", e.to_string()))?;
-            read_text(tree, &path, "patchesStrategicMerge", file)?
-        };
-        for p in parse(&text, file, Dialect::Kustomize)? {
-            apply_smp_by_id(resources, &p, file, "patchesStrategicMerge")?;
-        }
-    }
-    for entry in k
-        .get("patches")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        apply_patch_entry(tree, dir, file, "patches", &entry, resources)?;
-    }
-    if let Some(ns) = k
-        .get("namespace")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
-        transform::namespace(resources, ns);
-    }
-    let prefix = k
-        .get("namePrefix")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let suffix = k
-        .get("nameSuffix")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    transform::name_affix(resources, prefix, suffix);
-    if let Some(labels) = k.get("commonLabels").and_then(Value::as_object) {
-        transform::labels(resources, labels, fieldspec::common_labels());
-    }
-    for entry in k
-        .get("labels")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        let pairs = entry
-            .get("pairs")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let selectors = entry
-            .get("includeSelectors")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let templates = entry
-            .get("includeTemplates")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let mut specs = if selectors {
-            fieldspec::common_labels().to_vec()
-        } else if templates {
-            fieldspec::template_labels().to_vec()
-        } else {
-            transform::metadata_labels_only()
-        };
-        if let Some(fields) = entry.get("fields").and_then(Value::as_array) {
-            specs.extend(fields.iter().filter_map(fieldspec::from_value));
-        }
-        transform::labels(resources, &pairs, &specs);
-    }
-    if let Some(a) = k.get("commonAnnotations").and_then(Value::as_object) {
-        transform::annotations(resources, a);
-    }
-    for entry in k
-        .get("patchesJson6902")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        if entry.get("target").is_none() {
-            return Err(err("patchesJson6902", "an entry has no target".into()));
-        }
-        apply_patch_entry(tree, dir, file, "patchesJson6902", &entry, resources)?;
-    }
-    if let Some(r) = k.get("replicas").and_then(Value::as_array) {
-        transform::replicas(resources, r);
-    }
-    if let Some(images) = k.get("images").and_then(Value::as_array) {
-        transform::images(resources, images);
-    }
-    if let Some(entries) = k.get("replacements").and_then(Value::as_array) {
-        replace::replacements(resources, entries, file)?;
-    }
-    Ok(())
-}
-
 fn apply_smp_by_id(
     resources: &mut Vec<Res>,
     p: &Value,
@@ -672,8 +808,25 @@ fn apply_smp_by_id(
             )
         })?;
     let schema = resources[i].schema();
+    let (kind, name, namespace) = (
+        resources[i].kind().to_string(),
+        resources[i].name().to_string(),
+        resources[i].namespace().to_string(),
+    );
     match patch::strategic_merge(&resources[i].object, p, schema) {
-        Some(obj) => resources[i].object = obj,
+        Some(mut obj) => {
+            // The patch names its target by any name it had; it never renames it.
+            obj["kind"] = json!(kind);
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("name".into(), json!(name));
+                if namespace.is_empty() {
+                    meta.remove("namespace");
+                } else {
+                    meta.insert("namespace".into(), json!(namespace));
+                }
+            }
+            resources[i].object = obj;
+        }
         None => {
             resources.remove(i);
         }
@@ -999,6 +1152,71 @@ mod tests {
             e.contains(&format!("kustomizations nest more than {MAX_DEPTH} deep")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn transformer_generator_and_metadata_errors_name_the_config() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let cases = [
+            (
+                "transformers:\n- |\n  apiVersion: example.com/v1\n  kind: Sed\n  metadata: {name: s}\n",
+                "k/kustomization.yaml: transformers: Sed \"s\": apiVersion \"example.com/v1\": only kustomize's built-in transformers and generators (apiVersion: builtin) are supported; skiff runs no plugins, functions or executables",
+            ),
+            (
+                "transformers:\n- |\n  apiVersion: builtin\n  kind: Frobnicator\n  metadata: {name: f}\n",
+                "k/kustomization.yaml: transformers: Frobnicator \"f\": \"Frobnicator\" is not one of kustomize's built-in transformers or generators",
+            ),
+            (
+                "transformers: [t.yaml]\n",
+                "k/t.yaml: transformers: HelmChartInflationGenerator \"h\": not supported: skiff does not run helm",
+            ),
+            (
+                "generators:\n- |\n  apiVersion: builtin\n  kind: LabelTransformer\n  metadata: {name: l}\n",
+                "k/kustomization.yaml: generators: LabelTransformer \"l\": a transformer is listed under generators; list it under transformers",
+            ),
+            (
+                "replicas:\n- {name: web, count: 2}\n",
+                "k/kustomization.yaml: replicas: \"web\" matches no resource of a kind replicas applies to (Deployment, ReplicationController, ReplicaSet, StatefulSet)",
+            ),
+            (
+                "buildMetadata: [everything]\n",
+                "k/kustomization.yaml: buildMetadata: \"everything\": not one of managedByLabel, originAnnotations, transformerAnnotations",
+            ),
+            (
+                "configurations: [conf.yaml]\n",
+                "k/kustomization.yaml: configurations: conf.yaml: commonLabels: the fieldspec metadata/labels says create false where the configuration in force says create true",
+            ),
+            (
+                "crds: [list.yaml]\n",
+                "k/kustomization.yaml: crds: list.yaml: is not a map of OpenAPI definitions",
+            ),
+            (
+                "validators: [v.yaml]\n",
+                "k/kustomization.yaml: validators: validators run plugins, and skiff runs no plugins, so nothing was rendered",
+            ),
+            (
+                "sortOptions: {order: fifo, legacySortOptions: {orderFirst: [Service]}}\n",
+                "k/kustomization.yaml: sortOptions.legacySortOptions: is only for order legacy, and order is fifo",
+            ),
+        ];
+        for (kustomization, want) in cases {
+            let text = format!("resources: [cm.yaml]\n{kustomization}");
+            let (_d, t) = tree(&[
+                ("k/kustomization.yaml", &text),
+                ("k/cm.yaml", cm),
+                (
+                    "k/t.yaml",
+                    "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata: {name: h}\n",
+                ),
+                ("k/list.yaml", "- a\n"),
+                (
+                    "k/conf.yaml",
+                    "commonLabels:\n- {path: metadata/labels, create: false}\n",
+                ),
+            ]);
+            let got = build(&t, "k").unwrap_err().to_string();
+            assert_eq!(got, want, "for {kustomization}");
+        }
     }
 
     #[test]

@@ -192,13 +192,56 @@ impl Schema<'_> {
     }
 }
 
-/// Applies a JSON6902 patch (a list of operations).
+/// Applies a JSON6902 patch (a list of operations). As kustomize does, an
+/// `add` first creates the maps (or lists, before an index) its path lacks.
 pub fn json6902(target: &Value, ops: &Value) -> Result<Value, String> {
     let patch: json_patch::Patch =
         serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON6902 patch: {e}"))?;
     let mut out = target.clone();
-    json_patch::patch(&mut out, &patch).map_err(|e| e.to_string())?;
+    for (i, op) in patch.0.into_iter().enumerate() {
+        if let json_patch::PatchOperation::Add(add) = &op {
+            ensure_parents(&mut out, &add.path.to_string());
+        }
+        json_patch::patch(&mut out, &[op]).map_err(|e| {
+            // The crate numbers the operation within the one-op patch it was given.
+            e.to_string()
+                .replacen("operation '/0'", &format!("operation '/{i}'"), 1)
+        })?;
+    }
     Ok(out)
+}
+
+fn ensure_parents(doc: &mut Value, path: &str) {
+    let segments: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((_, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut at = doc;
+    for (i, key) in parents.iter().enumerate() {
+        let next_is_index = segments[i + 1] == "-" || segments[i + 1].parse::<usize>().is_ok();
+        at = match at {
+            Value::Object(m) => {
+                let slot = m.entry(key.clone()).or_insert(Value::Null);
+                if slot.is_null() {
+                    *slot = if next_is_index {
+                        Value::Array(Vec::new())
+                    } else {
+                        Value::Object(Map::new())
+                    };
+                }
+                slot
+            }
+            Value::Array(items) => match key.parse::<usize>().ok().and_then(|n| items.get_mut(n)) {
+                Some(item) => item,
+                None => return,
+            },
+            _ => return,
+        };
+    }
 }
 
 /// A `target` selector of `patches`/`replacements`; patterns are anchored

@@ -270,13 +270,12 @@ pub fn replacements(
     Ok(())
 }
 
-fn var_references() -> &'static [fieldspec::FieldSpec] {
-    static T: std::sync::OnceLock<Vec<fieldspec::FieldSpec>> = std::sync::OnceLock::new();
-    T.get_or_init(|| fieldspec::parse_table(include_str!("data/varreference.yaml")))
-}
-
 /// Resolves the deprecated `vars` and substitutes `$(NAME)` where kustomize's table allows it.
-pub fn vars(resources: &mut [Res], vars: &[(Value, String)]) -> Result<(), KustomizeError> {
+pub fn vars(
+    resources: &mut [Res],
+    vars: &[(Value, String)],
+    references: &[fieldspec::FieldSpec],
+) -> Result<(), KustomizeError> {
     if vars.is_empty() {
         return Ok(());
     }
@@ -317,7 +316,7 @@ pub fn vars(resources: &mut [Res], vars: &[(Value, String)]) -> Result<(), Kusto
                 substitute(v, &values);
             }
         };
-        fieldspec::apply(&mut r.object, var_references(), &mut sub);
+        fieldspec::apply(&mut r.object, references, &mut sub);
     }
     Ok(())
 }

@@ -38,46 +38,129 @@ pub fn is_cluster_scoped(obj: &Value) -> bool {
     cluster_scoped().iter().any(|(a, k)| a == av && k == kind)
 }
 
-fn set_string(value: &str) -> impl FnMut(&mut Map<String, Value>, &str) + '_ {
-    move |m: &mut Map<String, Value>, k: &str| {
-        m.insert(k.to_string(), json!(value));
+/// Which subjects of (Cluster)RoleBindings the namespace transformer sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Subjects {
+    /// Subjects named `default` (kustomize's default).
+    DefaultOnly,
+    AllServiceAccounts,
+    None,
+}
+
+impl Subjects {
+    pub fn parse(mode: &str) -> Option<Subjects> {
+        match mode {
+            "" | "defaultOnly" => Some(Subjects::DefaultOnly),
+            "allServiceAccounts" => Some(Subjects::AllServiceAccounts),
+            "none" => Some(Subjects::None),
+            _ => None,
+        }
     }
 }
 
-pub fn namespace(resources: &mut [Res], ns: &str) {
+/// How the namespace transformer sets a field.
+#[derive(Debug, Clone, Copy)]
+pub struct NamespaceOptions {
+    pub unset_only: bool,
+    pub subjects: Subjects,
+}
+
+impl Default for NamespaceOptions {
+    fn default() -> Self {
+        NamespaceOptions {
+            unset_only: false,
+            subjects: Subjects::DefaultOnly,
+        }
+    }
+}
+
+pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: NamespaceOptions) {
+    let mut set = |m: &mut Map<String, Value>, k: &str| {
+        let empty = m
+            .get(k)
+            .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+        if !options.unset_only || empty {
+            m.insert(k.to_string(), json!(ns));
+        }
+    };
     for r in resources.iter_mut() {
-        fieldspec::apply(&mut r.object, fieldspec::namespace(), &mut set_string(ns));
+        // metadata.namespace only on namespaced kinds, whatever the specs say;
+        // metadata.name (a Namespace's) only on apiVersion v1 objects.
+        let v1 = r.api_version() == "v1";
+        let kind = r.kind().to_string();
+        let binding = kind == "RoleBinding" || kind == "ClusterRoleBinding";
+        let specs: Vec<FieldSpec> = specs
+            .iter()
+            .filter(|s| {
+                let path = s.path.join("/");
+                path != "metadata/namespace"
+                    && (v1 || path != "metadata/name")
+                    && !(binding
+                        && path == "subjects/namespace"
+                        && s.kind.as_deref().is_some_and(|k| k == kind))
+            })
+            .cloned()
+            .collect();
         if !is_cluster_scoped(&r.object) {
             if let Some(meta) = r.object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("namespace".into(), json!(ns));
+                set(meta, "namespace");
+            }
+            let now = r.namespace().to_string();
+            if r.namespaces.last() != Some(&now) {
+                r.namespaces.push(now);
             }
         }
-        let kind = r.kind();
-        if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
-            // kustomize's default: only subjects named "default" get the namespace.
+        if binding {
             if let Some(subjects) = r.object.get_mut("subjects").and_then(Value::as_array_mut) {
                 for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                    if s.get("name").and_then(Value::as_str) == Some("default") {
-                        s.insert("namespace".into(), json!(ns));
+                    let chosen = match options.subjects {
+                        Subjects::None => false,
+                        Subjects::DefaultOnly => {
+                            s.get("name").and_then(Value::as_str) == Some("default")
+                        }
+                        Subjects::AllServiceAccounts => {
+                            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                        }
+                    };
+                    if chosen {
+                        set(s, "namespace");
                     }
                 }
             }
         }
+        fieldspec::apply(&mut r.object, &specs, &mut set);
     }
 }
 
-/// namePrefix/nameSuffix: every resource but CRDs (and Namespaces, whose names are namespaces).
-pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str) {
+/// Kinds prefixes and suffixes never touch (kustomize's skip list).
+fn keeps_its_name(r: &Res) -> bool {
+    match r.kind() {
+        "CustomResourceDefinition" | "Namespace" => true,
+        "APIService" => r.group_version().0 == "apiregistration.k8s.io",
+        _ => false,
+    }
+}
+
+/// namePrefix/nameSuffix at the fields `specs` name; `metadata/name` renames
+/// the object, so name references follow it.
+pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str, specs: &[FieldSpec]) {
     if prefix.is_empty() && suffix.is_empty() {
         return;
     }
-    for r in resources.iter_mut() {
-        if matches!(r.kind(), "CustomResourceDefinition" | "Namespace") {
-            continue;
+    for r in resources.iter_mut().filter(|r| !keeps_its_name(r)) {
+        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
+        for spec in specs.iter().filter(|s| s.applies_to(&api_version, &kind)) {
+            if spec.path.len() == 2 && spec.path[0] == "metadata" && spec.path[1] == "name" {
+                let renamed = format!("{prefix}{}{suffix}", r.name());
+                r.rename(&renamed);
+                continue;
+            }
+            fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut |m, k| {
+                if let Some(Value::String(s)) = m.get_mut(k) {
+                    *s = format!("{prefix}{s}{suffix}");
+                }
+            });
         }
-        let name = r.name().to_string();
-        let renamed = format!("{prefix}{name}{suffix}");
-        r.rename(&renamed);
     }
 }
 
@@ -109,20 +192,16 @@ pub fn metadata_labels_only() -> Vec<FieldSpec> {
     vec![FieldSpec::new("metadata/labels", true)]
 }
 
-pub fn annotations(resources: &mut [Res], annotations: &Map<String, Value>) {
+pub fn annotations(resources: &mut [Res], annotations: &Map<String, Value>, specs: &[FieldSpec]) {
     if annotations.is_empty() {
         return;
     }
     for r in resources.iter_mut() {
-        fieldspec::apply(
-            &mut r.object,
-            fieldspec::common_annotations(),
-            &mut add_map(annotations),
-        );
+        fieldspec::apply(&mut r.object, specs, &mut add_map(annotations));
     }
 }
 
-pub fn replicas(resources: &mut [Res], entries: &[Value]) {
+pub fn replicas(resources: &mut [Res], entries: &[Value], specs: &[FieldSpec]) {
     for e in entries {
         let name = e.get("name").and_then(Value::as_str).unwrap_or_default();
         let Some(count) = e.get("count").cloned() else {
@@ -136,7 +215,7 @@ pub fn replicas(resources: &mut [Res], entries: &[Value]) {
             let mut set = |m: &mut Map<String, Value>, k: &str| {
                 m.insert(k.to_string(), count.clone());
             };
-            fieldspec::apply(&mut r.object, fieldspec::replicas(), &mut set);
+            fieldspec::apply(&mut r.object, specs, &mut set);
         }
     }
 }
@@ -188,8 +267,9 @@ fn rewrite_image(current: &str, rule: &Value) -> Option<String> {
 }
 
 /// Images are rewritten in any `containers`/`initContainers` list at any depth
-/// of any kind but CustomResourceDefinition.
-pub fn images(resources: &mut [Res], rules: &[Value]) {
+/// of any kind but CustomResourceDefinition, and at the fields `specs` adds
+/// beyond kustomize's own table (which that walk already covers).
+pub fn images(resources: &mut [Res], rules: &[Value], specs: &[FieldSpec]) {
     if rules.is_empty() {
         return;
     }
@@ -215,11 +295,24 @@ pub fn images(resources: &mut [Res], rules: &[Value]) {
             _ => {}
         }
     }
-    for r in resources
-        .iter_mut()
-        .filter(|r| r.kind() != "CustomResourceDefinition")
-    {
-        walk(&mut r.object, rules);
+    let extra: Vec<&FieldSpec> = specs
+        .iter()
+        .filter(|s| !fieldspec::images().contains(s))
+        .collect();
+    for r in resources.iter_mut() {
+        if r.kind() != "CustomResourceDefinition" {
+            walk(&mut r.object, rules);
+        }
+        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
+        for spec in extra.iter().filter(|s| s.applies_to(&api_version, &kind)) {
+            fieldspec::visit(&mut r.object, &spec.path, false, &mut |m, k| {
+                if let Some(Value::String(image)) = m.get_mut(k) {
+                    if let Some(new) = rules.iter().find_map(|r| rewrite_image(image, r)) {
+                        *image = new;
+                    }
+                }
+            });
+        }
     }
 }
 
