@@ -8,6 +8,9 @@
 //! This file is also compiled into the test API server (`#[path]` include), so
 //! it depends on nothing but saphyr-parser and serde_json.
 
+#[path = "yaml_fast.rs"]
+mod fast;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
@@ -45,6 +48,20 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
 
 /// Parses every document of a YAML stream with `dialect`'s scalar rules.
 pub fn parse_documents_as(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    if let Some(docs) = fast::parse(text, dialect) {
+        return Ok(docs);
+    }
+    parse_documents_full(text, dialect)
+}
+
+/// The fast reader alone: `None` where it leaves the text to the full parser.
+/// For the differential test and benchmarks.
+pub fn parse_documents_fast(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
+    fast::parse(text, dialect)
+}
+
+/// The full parser (saphyr's events), for everything the fast reader leaves.
+pub fn parse_documents_full(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
     let mut builder = Builder {
         events: Parser::new_from_str(text),
         anchors: Vec::new(),

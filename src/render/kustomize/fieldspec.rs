@@ -151,7 +151,7 @@ pub fn visit(
         return;
     };
     let list = segment.ends_with("[]");
-    let first = &segment.trim_end_matches("[]").to_string();
+    let first = segment.trim_end_matches("[]");
     // This segment may be created unless it is a list; deeper ones keep `create`.
     let create_here = create && !list;
     match obj {
@@ -171,7 +171,7 @@ pub fn visit(
                 if !create_here {
                     return;
                 }
-                map.insert(first.clone(), Value::Object(Map::new()));
+                map.insert(first.to_string(), Value::Object(Map::new()));
             }
             if let Some(child) = map.get_mut(first) {
                 if child.is_null() && create_here {
@@ -190,20 +190,15 @@ pub fn apply(
     specs: &[FieldSpec],
     f: &mut dyn FnMut(&mut Map<String, Value>, &str),
 ) {
-    let api_version = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let kind = obj
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    for spec in specs {
-        if spec.applies_to(&api_version, &kind) {
-            visit(obj, &spec.path, spec.create, f);
-        }
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    // Chosen before `obj` is borrowed mutably; most specs name other kinds.
+    let chosen: Vec<&FieldSpec> = specs
+        .iter()
+        .filter(|s| s.applies_to(api_version, kind))
+        .collect();
+    for spec in chosen {
+        visit(obj, &spec.path, spec.create, f);
     }
 }
 

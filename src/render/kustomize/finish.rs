@@ -62,7 +62,15 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
         if !referents.iter().any(in_table) {
             continue;
         }
+        let kind = table.kind.as_str();
         for r in resources.iter_mut() {
+            if !table
+                .referrers
+                .iter()
+                .any(|s| s.applies_to(r.api_version(), r.kind()))
+            {
+                continue;
+            }
             let referrer_ns = r.namespace().to_string();
             let pick = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
                 let matching: Vec<&Referent> = by_old_name
@@ -86,10 +94,9 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
                     .or_else(|| loose.then(|| &matching[0]))
                     .map(|c| (c.name.clone(), c.namespace.clone()))
             };
-            let kind = table.kind.clone();
             let mut update = |m: &mut serde_json::Map<String, Value>, k: &str| {
                 let Some(v) = m.get_mut(k) else { return };
-                rename_in(v, &kind, &pick);
+                rename_in(v, kind, &pick);
             };
             fieldspec::apply(&mut r.object, &table.referrers, &mut update);
         }
@@ -232,35 +239,54 @@ fn or(s: &str, empty: &str) -> String {
 }
 
 /// kustomize's legacy order: by kind rank, then group/version/kind, then id.
-pub fn legacy_sort(resources: &mut [Res], order: &Order) {
-    resources.sort_by(|a, b| {
-        let (ka, kb) = (a.kind(), b.kind());
-        match order.rank(ka).cmp(&order.rank(kb)) {
+/// The strings compared are built once per resource, not per comparison.
+pub fn legacy_sort(resources: &mut Vec<Res>, order: &Order) {
+    struct Key {
+        rank: i64,
+        gvk: (String, String, String),
+        gvk_text: String,
+        id: String,
+    }
+    let keys: Vec<Key> = resources
+        .iter()
+        .map(|r| {
+            let (g, v) = r.group_version();
+            let k = r.kind();
+            Key {
+                rank: order.rank(k),
+                gvk: (g.to_string(), v.to_string(), k.to_string()),
+                gvk_text: format!("{}_{}_{}", or(g, "~G"), or(v, "~V"), or(k, "~K")),
+                id: format!(
+                    "{}.{}.{}|{}|{}",
+                    or(k, "[noKind]"),
+                    or(v, "[noVer]"),
+                    or(g, "[noGrp]"),
+                    or(r.namespace(), "~X"),
+                    or(r.name(), "~N")
+                ),
+            }
+        })
+        .collect();
+    let mut idx: Vec<usize> = (0..resources.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let (a, b) = (&keys[a], &keys[b]);
+        match a.rank.cmp(&b.rank) {
             Ordering::Equal => {}
             other => return other,
         }
-        let (ga, va) = a.group_version();
-        let (gb, vb) = b.group_version();
-        if (ga, va, ka) != (gb, vb, kb) {
-            let sa = format!("{}_{}_{}", or(ga, "~G"), or(va, "~V"), or(ka, "~K"));
-            let sb = format!("{}_{}_{}", or(gb, "~G"), or(vb, "~V"), or(kb, "~K"));
-            if ka == "Namespace" && kb == "Namespace" && (ga.is_empty() || gb.is_empty()) {
-                return sb.cmp(&sa);
+        if a.gvk != b.gvk {
+            if a.gvk.2 == "Namespace"
+                && b.gvk.2 == "Namespace"
+                && (a.gvk.0.is_empty() || b.gvk.0.is_empty())
+            {
+                return b.gvk_text.cmp(&a.gvk_text);
             }
-            return sa.cmp(&sb);
+            return a.gvk_text.cmp(&b.gvk_text);
         }
-        let id = |r: &Res, g: &str, v: &str| {
-            format!(
-                "{}.{}.{}|{}|{}",
-                or(r.kind(), "[noKind]"),
-                or(v, "[noVer]"),
-                or(g, "[noGrp]"),
-                or(r.namespace(), "~X"),
-                or(r.name(), "~N")
-            )
-        };
-        id(a, ga, va).cmp(&id(b, gb, vb))
+        a.id.cmp(&b.id)
     });
+    let mut slots: Vec<Option<Res>> = resources.drain(..).map(Some).collect();
+    resources.extend(idx.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// The top kustomization's `buildMetadata`: what kustomize records on the

@@ -1,0 +1,634 @@
+//! A fast reader for the YAML manifests are written in: block maps and lists,
+//! one-line flow collections, plain and one-line quoted scalars, literal and
+//! folded blocks, comments, `---` between documents. It gives up (`None`) on
+//! anything else — anchors, tags, multi-line plain or quoted scalars, tabs,
+//! duplicate or merge keys, anything malformed — and the full parser reads
+//! the text instead, so results and errors are the full parser's. Scalars are
+//! resolved by the same function, so a plain `0644` is 420 either way.
+//!
+//! Why: saphyr's event parser reads about 25 MB/s; most of a render's time
+//! went there.
+
+use super::{key_string, resolve_scalar, Dialect};
+use saphyr_parser::ScalarStyle;
+use serde_json::{Map, Value};
+
+/// Nesting beyond this is left to the full parser.
+const MAX_DEPTH: usize = 200;
+
+/// Every document of `text`, or `None` when the full parser must read it.
+pub(super) fn parse(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
+    if text.contains(['\t', '\r']) || text.starts_with('\u{feff}') {
+        return None;
+    }
+    let ends_with_newline = text.ends_with('\n');
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if ends_with_newline {
+        lines.pop();
+    }
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut closed = false;
+    while i <= lines.len() {
+        let boundary = match lines.get(i) {
+            None => true,
+            Some(line) if line.starts_with("---") || line.starts_with("...") => {
+                let rest = &line[3..];
+                if !(rest.trim_end().is_empty()
+                    || rest.trim_start().starts_with('#') && rest.starts_with(' '))
+                {
+                    return None;
+                }
+                true
+            }
+            Some(line) if line.starts_with('%') => return None,
+            Some(_) => {
+                if closed && !skip(lines[i]) {
+                    // Content after `...` without a new `---`.
+                    return None;
+                }
+                false
+            }
+        };
+        if boundary {
+            let mut p = Reader {
+                lines: &lines[..i],
+                i: start,
+                dialect,
+                depth: 0,
+                last_is_unterminated: i == lines.len() && !ends_with_newline,
+            };
+            if let Some((indent, content)) = p.peek() {
+                let value = p.block(indent, content)?;
+                if p.peek().is_some() {
+                    return None;
+                }
+                if !value.is_null() {
+                    docs.push(value);
+                }
+            }
+            closed = lines.get(i).is_some_and(|l| l.starts_with("..."));
+            start = i + 1;
+        }
+        i += 1;
+    }
+    Some(docs)
+}
+
+fn skip(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    t.is_empty() || t.starts_with('#')
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+fn is_dash(content: &str) -> bool {
+    content == "-" || content.starts_with("- ")
+}
+
+/// What follows a value on its line may only be spaces and a comment.
+fn only_comment(rest: &str) -> bool {
+    let t = rest.trim_start_matches(' ');
+    t.is_empty() || (t.starts_with('#') && t.len() < rest.len())
+}
+
+enum Key<'a> {
+    Key(String, &'a str),
+    NotKey,
+}
+
+struct Reader<'a, 'l> {
+    lines: &'l [&'a str],
+    i: usize,
+    dialect: Dialect,
+    depth: usize,
+    /// The last line of the text has no newline (block scalars need one).
+    last_is_unterminated: bool,
+}
+
+impl<'a> Reader<'a, '_> {
+    /// The next line with content (skipping blanks and comments): its indent and text.
+    fn peek(&mut self) -> Option<(usize, &'a str)> {
+        while let Some(line) = self.lines.get(self.i) {
+            if !skip(line) {
+                let indent = indent_of(line);
+                return Some((indent, &line[indent..]));
+            }
+            self.i += 1;
+        }
+        None
+    }
+
+    fn plain(&self, text: &str) -> Value {
+        resolve_scalar(text, ScalarStyle::Plain, None, self.dialect)
+    }
+
+    /// A node that starts with `content` at column `indent` of line `self.i`.
+    fn block(&mut self, indent: usize, content: &'a str) -> Option<Value> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let value = if is_dash(content) {
+            self.seq(indent, content)
+        } else {
+            match self.key(content)? {
+                Key::Key(..) => self.map(indent, content),
+                // A block scalar alone on its line has an indentation the
+                // full parser works out.
+                Key::NotKey if content.starts_with(['|', '>']) => None,
+                Key::NotKey => {
+                    self.i += 1;
+                    self.inline(content, indent as isize - 1)
+                }
+            }
+        };
+        self.depth -= 1;
+        value
+    }
+
+    /// Whether `content` starts a map entry (`key: ...`), and its key and the rest.
+    fn key(&self, content: &'a str) -> Option<Key<'a>> {
+        let first = content.chars().next()?;
+        if first == '"' || first == '\'' {
+            let (text, used) = quoted(content)?;
+            let rest = &content[used..];
+            let after = rest.trim_start_matches(' ');
+            return match after.strip_prefix(':') {
+                Some(r) if r.is_empty() || r.starts_with(' ') => Some(Key::Key(text, r)),
+                _ => {
+                    if only_comment(rest) {
+                        Some(Key::NotKey)
+                    } else {
+                        None
+                    }
+                }
+            };
+        }
+        if "[]{},#&*!|>%@`?:".contains(first) {
+            return if "[{|>".contains(first) || first == '#' {
+                Some(Key::NotKey)
+            } else {
+                None
+            };
+        }
+        let bytes = content.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b':' if i + 1 == bytes.len() || bytes[i + 1] == b' ' => {
+                    let key = content[..i].trim_end_matches(' ');
+                    if key == "<<" {
+                        return None;
+                    }
+                    let key = key_string(&self.plain(key))?;
+                    return Some(Key::Key(key, &content[i + 1..]));
+                }
+                b'#' if i > 0 && bytes[i - 1] == b' ' => return Some(Key::NotKey),
+                _ => {}
+            }
+        }
+        Some(Key::NotKey)
+    }
+
+    fn map(&mut self, indent: usize, first: &'a str) -> Option<Value> {
+        let mut map = Map::new();
+        let mut content = first;
+        loop {
+            let Key::Key(key, rest) = self.key(content)? else {
+                return None;
+            };
+            self.i += 1;
+            let value = self.value_after_key(indent, rest)?;
+            if map.contains_key(&key) {
+                return None;
+            }
+            map.insert(key, value);
+            match self.peek() {
+                Some((i, c)) if i == indent && !is_dash(c) => content = c,
+                Some((i, _)) if i >= indent => return None,
+                _ => break,
+            }
+        }
+        Some(Value::Object(map))
+    }
+
+    fn value_after_key(&mut self, indent: usize, rest: &'a str) -> Option<Value> {
+        let r = rest.trim_start_matches(' ');
+        if r.is_empty() || r.starts_with('#') {
+            return match self.peek() {
+                Some((i, c)) if i > indent => self.block(i, c),
+                Some((i, c)) if i == indent && is_dash(c) => self.seq(i, c),
+                _ => Some(Value::Null),
+            };
+        }
+        self.inline(r, indent as isize)
+    }
+
+    fn seq(&mut self, indent: usize, first: &'a str) -> Option<Value> {
+        let mut items = Vec::new();
+        let mut content = first;
+        loop {
+            let rest = &content[1..];
+            let r = rest.trim_start_matches(' ');
+            let column = indent + 1 + (rest.len() - r.len());
+            let item = if r.is_empty() || r.starts_with('#') {
+                self.i += 1;
+                match self.peek() {
+                    Some((i, c)) if i > indent => self.block(i, c)?,
+                    _ => Value::Null,
+                }
+            } else if is_dash(r) {
+                return None;
+            } else {
+                match self.key(r)? {
+                    Key::Key(..) => {
+                        self.depth += 1;
+                        if self.depth > MAX_DEPTH {
+                            return None;
+                        }
+                        let m = self.map(column, r)?;
+                        self.depth -= 1;
+                        m
+                    }
+                    Key::NotKey => {
+                        self.i += 1;
+                        self.inline(r, indent as isize)?
+                    }
+                }
+            };
+            items.push(item);
+            match self.peek() {
+                Some((i, c)) if i == indent && is_dash(c) => content = c,
+                Some((i, _)) if i > indent => return None,
+                _ => break,
+            }
+        }
+        Some(Value::Array(items))
+    }
+
+    /// A value that starts on an already consumed line: a scalar, a one-line
+    /// flow collection, or a block scalar (whose lines follow).
+    fn inline(&mut self, r: &'a str, parent: isize) -> Option<Value> {
+        let first = r.chars().next()?;
+        match first {
+            '|' | '>' => self.block_scalar(r, parent),
+            '[' | '{' => {
+                let mut flow = Flow {
+                    s: r.as_bytes(),
+                    text: r,
+                    at: 0,
+                    reader: self,
+                    depth: 0,
+                };
+                let v = flow.node()?;
+                let at = flow.at;
+                only_comment(&r[at..]).then_some(v)
+            }
+            '"' | '\'' => {
+                let (text, used) = quoted(r)?;
+                only_comment(&r[used..]).then_some(Value::String(text))
+            }
+            '&' | '*' | '!' | '%' | '@' | '`' | ']' | '}' | ',' => None,
+            '-' | '?' | ':' if r.len() == 1 || r.as_bytes()[1] == b' ' => None,
+            _ => {
+                let end = r.find(" #").unwrap_or(r.len());
+                let text = r[..end].trim_end_matches(' ');
+                if text.contains(": ") || text.ends_with(':') {
+                    return None;
+                }
+                Some(self.plain(text))
+            }
+        }
+    }
+
+    fn block_scalar(&mut self, header: &str, parent: isize) -> Option<Value> {
+        let literal = header.starts_with('|');
+        let mut chomp = ' ';
+        let mut explicit: Option<usize> = None;
+        let mut rest = &header[1..];
+        for _ in 0..2 {
+            match rest.chars().next() {
+                Some(c @ ('+' | '-')) if chomp == ' ' => {
+                    chomp = c;
+                    rest = &rest[1..];
+                }
+                Some(c @ '1'..='9') if explicit.is_none() => {
+                    explicit = Some(c as usize - '0' as usize);
+                    rest = &rest[1..];
+                }
+                _ => break,
+            }
+        }
+        // Explicit indentation indicators are rare; the full parser reads them.
+        if !only_comment(rest) || explicit.is_some() {
+            return None;
+        }
+        let start = self.i;
+        let content_indent = match explicit {
+            Some(d) => (parent + d as isize) as usize,
+            None => {
+                let mut blank_width = 0;
+                let mut found = None;
+                for line in &self.lines[start..] {
+                    if line.trim_start_matches(' ').is_empty() {
+                        blank_width = blank_width.max(line.len());
+                    } else {
+                        found = Some(indent_of(line));
+                        break;
+                    }
+                }
+                match found {
+                    Some(m) if (m as isize) > parent => {
+                        if blank_width > m {
+                            return None;
+                        }
+                        m
+                    }
+                    // No content: the scalar is empty.
+                    _ => usize::MAX,
+                }
+            }
+        };
+        let mut body: Vec<&str> = Vec::new();
+        let mut j = start;
+        while let Some(line) = self.lines.get(j) {
+            let blank = line.trim_start_matches(' ').is_empty();
+            if blank {
+                if content_indent != usize::MAX && line.len() > content_indent {
+                    return None;
+                }
+                body.push("");
+            } else if indent_of(line) >= content_indent {
+                body.push(&line[content_indent..]);
+            } else {
+                break;
+            }
+            j += 1;
+        }
+        if j == self.lines.len() && self.last_is_unterminated && j > start {
+            return None;
+        }
+        self.i = j;
+        let trailing = body.iter().rev().take_while(|l| l.is_empty()).count();
+        let body = &body[..body.len() - trailing];
+        if body.is_empty() {
+            return if chomp == '+' {
+                None
+            } else {
+                Some(Value::String(String::new()))
+            };
+        }
+        let mut text = String::new();
+        if literal {
+            text.push_str(&body.join("\n"));
+        } else {
+            let mut empty_run = 0;
+            for (k, line) in body.iter().enumerate() {
+                if line.is_empty() {
+                    empty_run += 1;
+                    continue;
+                }
+                if line.starts_with(' ') {
+                    // More-indented lines fold differently: the full parser knows how.
+                    return None;
+                }
+                if k > 0 {
+                    if empty_run == 0 {
+                        text.push(' ');
+                    } else {
+                        text.push_str(&"\n".repeat(empty_run));
+                    }
+                }
+                empty_run = 0;
+                text.push_str(line);
+            }
+        }
+        match chomp {
+            '-' => {}
+            '+' => text.push_str(&"\n".repeat(1 + trailing)),
+            _ => text.push('\n'),
+        }
+        Some(Value::String(text))
+    }
+}
+
+/// A one-line quoted scalar at the start of `s`: its text and the bytes used.
+fn quoted(s: &str) -> Option<(String, usize)> {
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    if bytes[0] == b'\'' {
+        let mut i = 1;
+        let mut run = 1;
+        while i < bytes.len() {
+            if bytes[i] == b'\'' {
+                out.push_str(&s[run..i]);
+                if bytes.get(i + 1) == Some(&b'\'') {
+                    out.push('\'');
+                    i += 2;
+                    run = i;
+                    continue;
+                }
+                return Some((out, i + 1));
+            }
+            i += 1;
+        }
+        return None;
+    }
+    let mut i = 1;
+    let mut run = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                out.push_str(&s[run..i]);
+                return Some((out, i + 1));
+            }
+            b'\\' => {
+                out.push_str(&s[run..i]);
+                let esc = *bytes.get(i + 1)?;
+                let (c, used) = match esc {
+                    b'0' => ('\0', 2),
+                    b'a' => ('\u{7}', 2),
+                    b'b' => ('\u{8}', 2),
+                    b't' => ('\t', 2),
+                    b'n' => ('\n', 2),
+                    b'v' => ('\u{b}', 2),
+                    b'f' => ('\u{c}', 2),
+                    b'r' => ('\r', 2),
+                    b'e' => ('\u{1b}', 2),
+                    b' ' => (' ', 2),
+                    b'"' => ('"', 2),
+                    b'/' => ('/', 2),
+                    b'\\' => ('\\', 2),
+                    b'N' => ('\u{85}', 2),
+                    b'_' => ('\u{a0}', 2),
+                    b'L' => ('\u{2028}', 2),
+                    b'P' => ('\u{2029}', 2),
+                    b'x' | b'u' | b'U' => {
+                        let n = match esc {
+                            b'x' => 2,
+                            b'u' => 4,
+                            _ => 8,
+                        };
+                        let hex = s.get(i + 2..i + 2 + n)?;
+                        let code = u32::from_str_radix(hex, 16).ok()?;
+                        (char::from_u32(code)?, 2 + n)
+                    }
+                    _ => return None,
+                };
+                out.push(c);
+                i += used;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// A one-line flow collection.
+struct Flow<'s, 'r, 'a, 'l> {
+    s: &'s [u8],
+    text: &'s str,
+    at: usize,
+    reader: &'r Reader<'a, 'l>,
+    depth: usize,
+}
+
+impl Flow<'_, '_, '_, '_> {
+    fn spaces(&mut self) {
+        while self.s.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+    }
+
+    fn node(&mut self) -> Option<Value> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.spaces();
+        let v = match *self.s.get(self.at)? {
+            b'[' => {
+                self.at += 1;
+                let mut items = Vec::new();
+                self.spaces();
+                if self.s.get(self.at) == Some(&b']') {
+                    self.at += 1;
+                } else {
+                    loop {
+                        items.push(self.node()?);
+                        self.spaces();
+                        match *self.s.get(self.at)? {
+                            b',' => {
+                                self.at += 1;
+                                self.spaces();
+                                if self.s.get(self.at) == Some(&b']') {
+                                    return None;
+                                }
+                            }
+                            b']' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
+            b'{' => {
+                self.at += 1;
+                let mut map = Map::new();
+                self.spaces();
+                if self.s.get(self.at) == Some(&b'}') {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.spaces();
+                        let key = match self.s.get(self.at)? {
+                            b'"' | b'\'' => {
+                                let (text, used) = quoted(&self.text[self.at..])?;
+                                self.at += used;
+                                text
+                            }
+                            b'[' | b'{' => return None,
+                            _ => key_string(&self.scalar()?)?,
+                        };
+                        self.spaces();
+                        if self.s.get(self.at) != Some(&b':') {
+                            return None;
+                        }
+                        self.at += 1;
+                        self.spaces();
+                        if matches!(self.s.get(self.at), Some(b',' | b'}') | None) {
+                            return None;
+                        }
+                        let value = self.node()?;
+                        if key == "<<" || map.contains_key(&key) {
+                            return None;
+                        }
+                        map.insert(key, value);
+                        self.spaces();
+                        match *self.s.get(self.at)? {
+                            b',' => {
+                                self.at += 1;
+                                self.spaces();
+                                if self.s.get(self.at) == Some(&b'}') {
+                                    return None;
+                                }
+                            }
+                            b'}' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                Value::Object(map)
+            }
+            b'"' | b'\'' => {
+                let (text, used) = quoted(&self.text[self.at..])?;
+                self.at += used;
+                Value::String(text)
+            }
+            _ => self.scalar()?,
+        };
+        self.depth -= 1;
+        Some(v)
+    }
+
+    /// A plain scalar inside a flow collection.
+    fn scalar(&mut self) -> Option<Value> {
+        let start = self.at;
+        let first = *self.s.get(start)?;
+        let next = self.s.get(start + 1).copied();
+        if b"&*!|>%@`#,[]{}".contains(&first)
+            || (b"-?:".contains(&first) && matches!(next, None | Some(b' ' | b',' | b']' | b'}')))
+        {
+            return None;
+        }
+        while let Some(&b) = self.s.get(self.at) {
+            match b {
+                b',' | b'[' | b']' | b'{' | b'}' => break,
+                b':' if matches!(
+                    self.s.get(self.at + 1),
+                    None | Some(b' ' | b',' | b']' | b'}' | b'[' | b'{')
+                ) =>
+                {
+                    break
+                }
+                b'#' if self.s[self.at - 1] == b' ' => return None,
+                _ => self.at += 1,
+            }
+        }
+        let text = self.text[start..self.at].trim_end_matches(' ');
+        if text.is_empty() {
+            return None;
+        }
+        Some(self.reader.plain(text))
+    }
+}
