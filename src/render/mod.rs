@@ -24,23 +24,32 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    fn str_at(&self, pointer: &str) -> &str {
+    // Plain lookups: `Value::pointer` allocates for every segment it unescapes,
+    // and these run for every object many times per render.
+    fn top(&self, key: &str) -> &str {
         self.object
-            .pointer(pointer)
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    fn meta(&self, key: &str) -> &str {
+        self.object
+            .get("metadata")
+            .and_then(|m| m.get(key))
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
     pub fn api_version(&self) -> &str {
-        self.str_at("/apiVersion")
+        self.top("apiVersion")
     }
     pub fn kind(&self) -> &str {
-        self.str_at("/kind")
+        self.top("kind")
     }
     pub fn name(&self) -> &str {
-        self.str_at("/metadata/name")
+        self.meta("name")
     }
     pub fn namespace(&self) -> &str {
-        self.str_at("/metadata/namespace")
+        self.meta("namespace")
     }
     /// (group, version) of the apiVersion.
     pub fn group_version(&self) -> (&str, &str) {

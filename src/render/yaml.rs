@@ -277,6 +277,14 @@ fn is_yaml11_only_bool(text: &str) -> bool {
 
 /// go-yaml v2's resolution of a plain scalar (YAML 1.1 booleans and octals).
 pub fn resolve_plain(text: &str) -> Value {
+    // Most scalars are words: no number, boolean or null starts like them.
+    if text
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() && !b"nNyYoOtTfF".contains(b))
+    {
+        return Value::String(text.to_string());
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {

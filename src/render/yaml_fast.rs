@@ -183,7 +183,10 @@ impl<'a> Reader<'a, '_> {
                     if key == "<<" {
                         return None;
                     }
-                    let key = key_string(&self.plain(key))?;
+                    let key = match self.plain(key) {
+                        Value::String(s) => s,
+                        other => key_string(&other)?,
+                    };
                     return Some(Key::Key(key, &content[i + 1..]));
                 }
                 b'#' if i > 0 && bytes[i - 1] == b' ' => return Some(Key::NotKey),
@@ -202,10 +205,10 @@ impl<'a> Reader<'a, '_> {
             };
             self.i += 1;
             let value = self.value_after_key(indent, rest)?;
-            if map.contains_key(&key) {
-                return None;
-            }
-            map.insert(key, value);
+            match map.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => slot.insert(value),
+                serde_json::map::Entry::Occupied(_) => return None,
+            };
             match self.peek() {
                 Some((i, c)) if i == indent && !is_dash(c) => content = c,
                 Some((i, _)) if i >= indent => return None,
@@ -555,7 +558,10 @@ impl Flow<'_, '_, '_, '_> {
                                 text
                             }
                             b'[' | b'{' => return None,
-                            _ => key_string(&self.scalar()?)?,
+                            _ => match self.scalar()? {
+                                Value::String(s) => s,
+                                other => key_string(&other)?,
+                            },
                         };
                         self.spaces();
                         if self.s.get(self.at) != Some(&b':') {
@@ -567,10 +573,13 @@ impl Flow<'_, '_, '_, '_> {
                             return None;
                         }
                         let value = self.node()?;
-                        if key == "<<" || map.contains_key(&key) {
+                        if key == "<<" {
                             return None;
                         }
-                        map.insert(key, value);
+                        match map.entry(key) {
+                            serde_json::map::Entry::Vacant(slot) => slot.insert(value),
+                            serde_json::map::Entry::Occupied(_) => return None,
+                        };
                         self.spaces();
                         match *self.s.get(self.at)? {
                             b',' => {

@@ -55,29 +55,47 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
     if referents.is_empty() {
         return;
     }
-    for table in table {
-        let in_table = |c: &Referent| {
-            c.kind == table.kind && table.group.as_deref().is_none_or(|g| g == c.group)
-        };
-        if !referents.iter().any(in_table) {
+    let in_table = |t: &NameReference, c: &Referent| {
+        c.kind == t.kind && t.group.as_deref().is_none_or(|g| g == c.group)
+    };
+    // The referrer specs of every table entry some referent belongs to, by the
+    // kind they apply to: each resource then looks only at its own.
+    let mut by_kind: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+    let mut any_kind: Vec<(usize, usize)> = Vec::new();
+    for (t, entry) in table.iter().enumerate() {
+        if !referents.iter().any(|c| in_table(entry, c)) {
             continue;
         }
-        let kind = table.kind.as_str();
-        for r in resources.iter_mut() {
-            if !table
-                .referrers
-                .iter()
-                .any(|s| s.applies_to(r.api_version(), r.kind()))
-            {
-                continue;
+        for (i, spec) in entry.referrers.iter().enumerate() {
+            match &spec.kind {
+                Some(k) => by_kind.entry(k.as_str()).or_default().push((t, i)),
+                None => any_kind.push((t, i)),
             }
-            let referrer_ns = r.namespace().to_string();
+        }
+    }
+    for r in resources.iter_mut() {
+        let mut chosen: Vec<(usize, usize)> = by_kind
+            .get(r.kind())
+            .into_iter()
+            .flatten()
+            .chain(&any_kind)
+            .filter(|(t, i)| table[*t].referrers[*i].applies_to(r.api_version(), r.kind()))
+            .copied()
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        // The table's order, as kustomize applies it.
+        chosen.sort_unstable();
+        let referrer_ns = r.namespace().to_string();
+        for (t, i) in chosen {
+            let entry = &table[t];
             let pick = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
                 let matching: Vec<&Referent> = by_old_name
                     .get(old)?
                     .iter()
                     .map(|i| &referents[*i])
-                    .filter(|c| in_table(c))
+                    .filter(|c| in_table(entry, c))
                     .collect();
                 let want_ns = ns.unwrap_or(&referrer_ns);
                 // Same namespace (or a cluster-scoped referent); a cluster-scoped
@@ -96,9 +114,10 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
             };
             let mut update = |m: &mut serde_json::Map<String, Value>, k: &str| {
                 let Some(v) = m.get_mut(k) else { return };
-                rename_in(v, kind, &pick);
+                rename_in(v, &entry.kind, &pick);
             };
-            fieldspec::apply(&mut r.object, &table.referrers, &mut update);
+            let spec = &entry.referrers[i];
+            fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut update);
         }
     }
 }
@@ -149,7 +168,9 @@ fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
 pub fn drop_local_config(resources: &mut Vec<Res>) {
     resources.retain(|r| {
         r.object
-            .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("config.kubernetes.io/local-config"))
             .and_then(Value::as_str)
             != Some("true")
     });
@@ -230,22 +251,30 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn or(s: &str, empty: &str) -> String {
+fn or<'a>(s: &'a str, empty: &'a str) -> &'a str {
     if s.is_empty() {
-        empty.to_string()
+        empty
     } else {
-        s.to_string()
+        s
     }
 }
 
-/// kustomize's legacy order: by kind rank, then group/version/kind, then id.
-/// The strings compared are built once per resource, not per comparison.
-pub fn legacy_sort(resources: &mut Vec<Res>, order: &Order) {
-    struct Key {
+/// kustomize's legacy order: by kind rank, then group/version/kind, then id,
+/// each compared as the text kustomize builds (`group_version_kind`,
+/// `namespace|name`) but without building it.
+pub fn legacy_sort(resources: &mut [Res], order: &Order) {
+    fn text<'a>(parts: &'a [&'a str], sep: u8) -> impl Iterator<Item = u8> + 'a {
+        parts
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, p)| (i > 0).then_some(sep).into_iter().chain(p.bytes()))
+    }
+    // Looked up once per resource (map lookups are not free), borrowed.
+    struct Key<'a> {
         rank: i64,
-        gvk: (String, String, String),
-        gvk_text: String,
-        id: String,
+        gvk: [&'a str; 3],
+        id: [&'a str; 2],
+        group_empty: bool,
     }
     let keys: Vec<Key> = resources
         .iter()
@@ -254,16 +283,9 @@ pub fn legacy_sort(resources: &mut Vec<Res>, order: &Order) {
             let k = r.kind();
             Key {
                 rank: order.rank(k),
-                gvk: (g.to_string(), v.to_string(), k.to_string()),
-                gvk_text: format!("{}_{}_{}", or(g, "~G"), or(v, "~V"), or(k, "~K")),
-                id: format!(
-                    "{}.{}.{}|{}|{}",
-                    or(k, "[noKind]"),
-                    or(v, "[noVer]"),
-                    or(g, "[noGrp]"),
-                    or(r.namespace(), "~X"),
-                    or(r.name(), "~N")
-                ),
+                gvk: [or(g, "~G"), or(v, "~V"), or(k, "~K")],
+                id: [or(r.namespace(), "~X"), or(r.name(), "~N")],
+                group_empty: g.is_empty(),
             }
         })
         .collect();
@@ -275,18 +297,34 @@ pub fn legacy_sort(resources: &mut Vec<Res>, order: &Order) {
             other => return other,
         }
         if a.gvk != b.gvk {
-            if a.gvk.2 == "Namespace"
-                && b.gvk.2 == "Namespace"
-                && (a.gvk.0.is_empty() || b.gvk.0.is_empty())
+            let (ta, tb) = (text(&a.gvk, b'_'), text(&b.gvk, b'_'));
+            if a.gvk[2] == "Namespace"
+                && b.gvk[2] == "Namespace"
+                && (a.group_empty || b.group_empty)
             {
-                return b.gvk_text.cmp(&a.gvk_text);
+                return tb.cmp(ta);
             }
-            return a.gvk_text.cmp(&b.gvk_text);
+            return ta.cmp(tb);
         }
-        a.id.cmp(&b.id)
+        text(&a.id, b'|').cmp(text(&b.id, b'|'))
     });
-    let mut slots: Vec<Option<Res>> = resources.drain(..).map(Some).collect();
-    resources.extend(idx.into_iter().filter_map(|i| slots[i].take()));
+    drop(keys);
+    apply_permutation(resources, idx);
+}
+
+/// Reorders `items` so that position i holds what was at `order[i]`.
+fn apply_permutation<T>(items: &mut [T], mut order: Vec<usize>) {
+    // Follow each cycle, swapping into place.
+    for i in 0..order.len() {
+        let mut current = i;
+        while order[current] != i {
+            let next = order[current];
+            items.swap(current, next);
+            order[current] = current;
+            current = next;
+        }
+        order[current] = current;
+    }
 }
 
 /// The top kustomization's `buildMetadata`: what kustomize records on the

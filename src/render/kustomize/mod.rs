@@ -78,12 +78,14 @@ impl std::ops::DerefMut for Res {
 impl Res {
     pub fn new(object: Value) -> Res {
         let name = object
-            .pointer("/metadata/name")
+            .get("metadata")
+            .and_then(|m| m.get("name"))
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
         let namespace = object
-            .pointer("/metadata/namespace")
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
@@ -111,13 +113,13 @@ impl Res {
             self.names.push(name.to_string());
         }
     }
-    fn id(&self) -> (String, String, String, String) {
-        let (g, _) = self.group_version();
+    /// (group, kind, namespace, name): what kustomize keeps unique.
+    fn id(&self) -> (&str, &str, &str, &str) {
         (
-            g.to_string(),
-            self.kind().to_string(),
-            self.namespace().to_string(),
-            self.name().to_string(),
+            self.group_version().0,
+            self.kind(),
+            self.namespace(),
+            self.name(),
         )
     }
     fn schema(&self) -> Schema<'static> {
@@ -685,17 +687,29 @@ fn duplicate(r: &Res, file: &str) -> KustomizeError {
 }
 
 fn add_unique(resources: &mut Vec<Res>, r: Res, file: &str) -> Result<(), KustomizeError> {
-    add_all(resources, vec![r], file)
+    if resources.iter().any(|x| x.id() == r.id()) {
+        return Err(duplicate(&r, file));
+    }
+    resources.push(r);
+    Ok(())
 }
 
-/// Appends `added`, refusing any id that is already present (one hash set per batch).
+/// Appends `added`, refusing any id that is already present. Ids are
+/// indexed by their hash (borrowed, no copies); equal hashes are compared.
 fn add_all(resources: &mut Vec<Res>, added: Vec<Res>, file: &str) -> Result<(), KustomizeError> {
-    let mut ids: std::collections::HashSet<(String, String, String, String)> =
-        resources.iter().map(Res::id).collect();
+    use std::hash::{BuildHasher, RandomState};
+    let hasher = RandomState::new();
+    let mut seen: std::collections::HashMap<u64, Vec<usize>> =
+        std::collections::HashMap::with_capacity(resources.len() + added.len());
+    for (i, r) in resources.iter().enumerate() {
+        seen.entry(hasher.hash_one(r.id())).or_default().push(i);
+    }
     for r in added {
-        if !ids.insert(r.id()) {
+        let slot = seen.entry(hasher.hash_one(r.id())).or_default();
+        if slot.iter().any(|&i| resources[i].id() == r.id()) {
             return Err(duplicate(&r, file));
         }
+        slot.push(resources.len());
         resources.push(r);
     }
     Ok(())
@@ -866,9 +880,10 @@ fn apply_patch_entry(
         let Some(target) = target else {
             return Err(err("a JSON6902 patch needs a target".into()));
         };
+        let ops = patch::json6902_ops(&docs[0]).map_err(&err)?;
         for r in resources.iter_mut() {
             if target.matches(r) {
-                r.object = patch::json6902(&r.object, &docs[0])
+                r.object = patch::json6902(std::mem::take(&mut r.object), &ops)
                     .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
                 stringify_metadata_maps(&mut r.object);
                 let name = r.name().to_string();

@@ -192,17 +192,20 @@ impl Schema<'_> {
     }
 }
 
-/// Applies a JSON6902 patch (a list of operations). As kustomize does, an
+/// Reads a JSON6902 patch (a list of operations).
+pub fn json6902_ops(ops: &Value) -> Result<json_patch::Patch, String> {
+    serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON6902 patch: {e}"))
+}
+
+/// Applies a JSON6902 patch. As kustomize does, an
 /// `add` first creates the maps (or lists, before an index) its path lacks.
-pub fn json6902(target: &Value, ops: &Value) -> Result<Value, String> {
-    let patch: json_patch::Patch =
-        serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON6902 patch: {e}"))?;
-    let mut out = target.clone();
-    for (i, op) in patch.0.into_iter().enumerate() {
-        if let json_patch::PatchOperation::Add(add) = &op {
+pub fn json6902(target: Value, patch: &json_patch::Patch) -> Result<Value, String> {
+    let mut out = target;
+    for (i, op) in patch.0.iter().enumerate() {
+        if let json_patch::PatchOperation::Add(add) = op {
             ensure_parents(&mut out, &add.path.to_string());
         }
-        json_patch::patch(&mut out, &[op]).map_err(|e| {
+        json_patch::patch(&mut out, std::slice::from_ref(op)).map_err(|e| {
             // The crate numbers the operation within the one-op patch it was given.
             e.to_string()
                 .replacen("operation '/0'", &format!("operation '/{i}'"), 1)
@@ -291,11 +294,10 @@ impl Selector {
             && self
                 .label_selector
                 .as_ref()
-                .is_none_or(|l| l.matches(r.object.pointer("/metadata/labels")))
-            && self
-                .annotation_selector
-                .as_ref()
-                .is_none_or(|a| a.matches(r.object.pointer("/metadata/annotations")))
+                .is_none_or(|l| l.matches(r.object.get("metadata").and_then(|m| m.get("labels"))))
+            && self.annotation_selector.as_ref().is_none_or(|a| {
+                a.matches(r.object.get("metadata").and_then(|m| m.get("annotations")))
+            })
     }
 }
 

@@ -89,17 +89,17 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
         let v1 = r.api_version() == "v1";
         let kind = r.kind().to_string();
         let binding = kind == "RoleBinding" || kind == "ClusterRoleBinding";
-        let specs: Vec<FieldSpec> = specs
+        let specs: Vec<&FieldSpec> = specs
             .iter()
             .filter(|s| {
-                let path = s.path.join("/");
-                path != "metadata/namespace"
-                    && (v1 || path != "metadata/name")
-                    && !(binding
-                        && path == "subjects/namespace"
-                        && s.kind.as_deref().is_some_and(|k| k == kind))
+                let is = |a: &str, b: &str| s.path.len() == 2 && s.path[0] == a && s.path[1] == b;
+                let handled_above = is("metadata", "namespace")
+                    || (!v1 && is("metadata", "name"))
+                    || (binding
+                        && is("subjects", "namespace")
+                        && s.kind.as_deref().is_some_and(|k| k == kind));
+                !handled_above
             })
-            .cloned()
             .collect();
         if !is_cluster_scoped(&r.object) {
             if let Some(meta) = r.object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -128,7 +128,13 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
                 }
             }
         }
-        fieldspec::apply(&mut r.object, &specs, &mut set);
+        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
+        for spec in specs
+            .into_iter()
+            .filter(|s| s.applies_to(&api_version, &kind))
+        {
+            fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut set);
+        }
     }
 }
 
