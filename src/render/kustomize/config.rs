@@ -31,17 +31,22 @@ pub type Shared = Cow<'static, Config>;
 impl Config {
     pub fn builtin() -> &'static Config {
         static C: OnceLock<Config> = OnceLock::new();
-        C.get_or_init(|| Config {
-            name_prefix: fieldspec::name_prefix().to_vec(),
-            name_suffix: fieldspec::name_suffix().to_vec(),
-            namespace: fieldspec::namespace().to_vec(),
-            common_labels: fieldspec::common_labels().to_vec(),
-            template_labels: fieldspec::template_labels().to_vec(),
-            common_annotations: fieldspec::common_annotations().to_vec(),
-            name_reference: fieldspec::name_references().to_vec(),
-            var_reference: fieldspec::var_reference().to_vec(),
-            images: fieldspec::images().to_vec(),
-            replicas: fieldspec::replicas().to_vec(),
+        C.get_or_init(|| {
+            let table = fieldspec::builtin_table;
+            Config {
+                name_prefix: table(include_str!("data/nameprefix.yaml")),
+                name_suffix: table(include_str!("data/namesuffix.yaml")),
+                namespace: table(include_str!("data/namespace.yaml")),
+                common_labels: table(include_str!("data/commonlabels.yaml")),
+                template_labels: table(include_str!("data/templatelabels.yaml")),
+                common_annotations: table(include_str!("data/commonannotations.yaml")),
+                name_reference: fieldspec::builtin_name_references(include_str!(
+                    "data/namereference.yaml"
+                )),
+                var_reference: table(include_str!("data/varreference.yaml")),
+                images: table(include_str!("data/images.yaml")),
+                replicas: table(include_str!("data/replicas.yaml")),
+            }
         })
     }
 
@@ -366,6 +371,37 @@ mod tests {
             "commonLabels: the fieldspec metadata/labels says create false where the configuration in force says create true"
         );
         assert!(Config::from_file(&json!({"images": [{"kind": "X"}]})).is_err());
+    }
+
+    #[test]
+    fn builtin_tables_read_as_the_yaml_reader_reads_them() {
+        let c = Config::builtin();
+        let yaml = |text: &str| fieldspec::parse_table(text);
+        assert_eq!(
+            c.common_labels,
+            yaml(include_str!("data/commonlabels.yaml"))
+        );
+        assert_eq!(
+            c.template_labels,
+            yaml(include_str!("data/templatelabels.yaml"))
+        );
+        assert_eq!(
+            c.var_reference,
+            yaml(include_str!("data/varreference.yaml"))
+        );
+        assert_eq!(c.namespace, yaml(include_str!("data/namespace.yaml")));
+        assert_eq!(c.images, yaml(include_str!("data/images.yaml")));
+        assert_eq!(c.replicas, yaml(include_str!("data/replicas.yaml")));
+        assert_eq!(
+            c.common_annotations,
+            yaml(include_str!("data/commonannotations.yaml"))
+        );
+        let doc = crate::render::yaml::parse_documents(include_str!("data/namereference.yaml"))
+            .unwrap()
+            .remove(0);
+        let from_yaml = Config::from_file(&doc).unwrap().name_reference;
+        assert_eq!(c.name_reference, from_yaml);
+        assert!(c.name_reference.len() > 10 && c.common_labels.len() > 10);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! visits (and optionally creates) the fields they name.
 
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldSpec {
@@ -54,7 +53,9 @@ fn split_path(path: &str) -> Vec<String> {
     out.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
-/// Reads a fieldspec table (a YAML list of specs, or a map whose one value is the list).
+/// Reads a fieldspec table (a YAML list of specs, or a map whose one value is
+/// the list) through the general YAML reader: for user `fields`, and to check
+/// the built-in tables' fast reading.
 pub fn parse_table(text: &str) -> Vec<FieldSpec> {
     let docs = crate::render::yaml::parse_documents(text).unwrap_or_default();
     let list = match docs.into_iter().next() {
@@ -80,25 +81,6 @@ pub fn from_value(v: &Value) -> Option<FieldSpec> {
     })
 }
 
-macro_rules! table {
-    ($name:ident, $file:literal) => {
-        pub fn $name() -> &'static [FieldSpec] {
-            static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
-            T.get_or_init(|| parse_table(include_str!(concat!("data/", $file))))
-        }
-    };
-}
-
-table!(common_labels, "commonlabels.yaml");
-table!(template_labels, "templatelabels.yaml");
-table!(common_annotations, "commonannotations.yaml");
-table!(images, "images.yaml");
-table!(replicas, "replicas.yaml");
-table!(namespace, "namespace.yaml");
-table!(name_prefix, "nameprefix.yaml");
-table!(name_suffix, "namesuffix.yaml");
-table!(var_reference, "varreference.yaml");
-
 /// One referenced kind of the nameReference table and where it is referred to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameReference {
@@ -108,34 +90,76 @@ pub struct NameReference {
     pub referrers: Vec<FieldSpec>,
 }
 
-pub fn name_references() -> &'static [NameReference] {
-    static T: OnceLock<Vec<NameReference>> = OnceLock::new();
-    T.get_or_init(|| {
-        let docs = crate::render::yaml::parse_documents(include_str!("data/namereference.yaml"))
-            .unwrap_or_default();
-        let list = docs
-            .first()
-            .and_then(|d| d.get("nameReference"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        list.iter()
-            .map(|r| NameReference {
-                group: r.get("group").and_then(Value::as_str).map(String::from),
-                version: r.get("version").and_then(Value::as_str).map(String::from),
-                kind: r
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                referrers: r
-                    .get("fieldSpecs")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(from_value).collect())
-                    .unwrap_or_default(),
-            })
-            .collect()
+/// The `- key: value` entries of one of kustomize's built-in tables, with the
+/// indentation of their dash. These tables are kustomize's own text (plain
+/// values, two levels at most), so they are read line by line: a process that
+/// renders one small tree spends less on them than on a general reader's
+/// values.
+fn table_entries(text: &str) -> Vec<(usize, Vec<(&str, &str)>)> {
+    let mut entries: Vec<(usize, Vec<(&str, &str)>)> = Vec::new();
+    for line in text.lines() {
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        let (item, body) = match content.strip_prefix("- ") {
+            Some(rest) => (true, rest),
+            None => (false, content),
+        };
+        let Some((key, value)) = body.split_once(':') else {
+            continue;
+        };
+        let pair = (key.trim(), value.trim());
+        if item {
+            entries.push((indent, vec![pair]));
+        } else if let Some(last) = entries.last_mut().filter(|(dash, _)| indent > *dash) {
+            last.1.push(pair);
+        }
+    }
+    entries
+}
+
+fn spec_of(pairs: &[(&str, &str)]) -> Option<FieldSpec> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    let text = |k: &str| get(k).filter(|v| !v.is_empty()).map(String::from);
+    Some(FieldSpec {
+        group: text("group"),
+        version: text("version"),
+        kind: text("kind"),
+        path: split_path(get("path")?),
+        create: get("create") == Some("true"),
     })
+}
+
+/// A built-in fieldspec table.
+pub fn builtin_table(text: &str) -> Vec<FieldSpec> {
+    table_entries(text)
+        .iter()
+        .filter_map(|(_, pairs)| spec_of(pairs))
+        .collect()
+}
+
+/// The built-in nameReference table: referents at the outer level, their
+/// referrer fieldspecs nested under them.
+pub fn builtin_name_references(text: &str) -> Vec<NameReference> {
+    let mut out: Vec<NameReference> = Vec::new();
+    let entries = table_entries(text);
+    let outer = entries.first().map_or(0, |(indent, _)| *indent);
+    for (indent, pairs) in &entries {
+        if *indent == outer {
+            let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+            out.push(NameReference {
+                group: get("group").map(String::from),
+                version: get("version").map(String::from),
+                kind: get("kind").unwrap_or_default().to_string(),
+                referrers: Vec::new(),
+            });
+        } else if let (Some(last), Some(spec)) = (out.last_mut(), spec_of(pairs)) {
+            last.referrers.push(spec);
+        }
+    }
+    out
 }
 
 /// Visits every field `path` names in `obj` (lists are walked element by
@@ -209,14 +233,17 @@ mod tests {
 
     #[test]
     fn tables_load_and_paths_walk_lists() {
-        assert!(common_labels()
+        let builtin = crate::render::kustomize::config::Config::builtin();
+        assert!(builtin
+            .common_labels
             .iter()
             .any(|s| s.kind.as_deref() == Some("Deployment")
                 && s.path == ["spec", "selector", "matchLabels"]));
-        assert!(name_references().iter().any(|r| r.kind == "ConfigMap"));
+        assert!(builtin.name_reference.iter().any(|r| r.kind == "ConfigMap"));
         let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"image": "a"}, {"image": "b"}]}}}});
         let mut seen = Vec::new();
-        let spec = &images()
+        let spec = &builtin
+            .images
             .iter()
             .find(|s| s.path[0] == "spec" && s.path[1] == "template")
             .unwrap()

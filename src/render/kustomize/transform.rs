@@ -303,7 +303,7 @@ pub fn images(resources: &mut [Res], rules: &[Value], specs: &[FieldSpec]) {
     }
     let extra: Vec<&FieldSpec> = specs
         .iter()
-        .filter(|s| !fieldspec::images().contains(s))
+        .filter(|s| !super::config::Config::builtin().images.contains(s))
         .collect();
     for r in resources.iter_mut() {
         if r.kind() != "CustomResourceDefinition" {
