@@ -85,23 +85,40 @@ impl DirTree {
         Ok(DirTree { root })
     }
 
+    /// The real path of `path`, refusing symlinks that lead outside the root.
+    /// One `lstat` per component below the root; only symlinks are resolved
+    /// (canonicalizing every path costs a readlink per component of the
+    /// whole absolute path).
     fn resolve(&self, path: &str) -> Result<PathBuf, TreeError> {
         let rel = normalize("", path)?;
-        let full = self.root.join(&rel);
-        let real = full.canonicalize().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TreeError::NotFound { path: rel.clone() },
-            _ => TreeError::Io {
-                path: rel.clone(),
-                message: e.to_string(),
-            },
-        })?;
-        if !real.starts_with(&self.root) {
-            return Err(TreeError::SymlinkEscapes {
-                path: rel,
-                target: real.display().to_string(),
-            });
+        let mut real = self.root.clone();
+        for component in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            real.push(component);
+            let meta = std::fs::symlink_metadata(&real).map_err(|e| self.io(&rel, e))?;
+            if meta.file_type().is_symlink() {
+                let target = real.canonicalize().map_err(|e| self.io(&rel, e))?;
+                if !target.starts_with(&self.root) {
+                    return Err(TreeError::SymlinkEscapes {
+                        path: rel,
+                        target: target.display().to_string(),
+                    });
+                }
+                real = target;
+            }
         }
         Ok(real)
+    }
+
+    fn io(&self, rel: &str, e: std::io::Error) -> TreeError {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => TreeError::NotFound {
+                path: rel.to_string(),
+            },
+            _ => TreeError::Io {
+                path: rel.to_string(),
+                message: e.to_string(),
+            },
+        }
     }
 }
 
@@ -116,11 +133,17 @@ impl Tree for DirTree {
         for entry in std::fs::read_dir(&real).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name().to_string_lossy().to_string();
-            let path = normalize(dir, &name)?;
-            // Entries that resolve outside the root are listed; reading them fails with a clear error.
-            let kind = match self.resolve(&path) {
-                Ok(p) if p.is_dir() => EntryKind::Dir,
-                _ => EntryKind::File,
+            let file_type = entry.file_type().map_err(io)?;
+            let kind = if file_type.is_symlink() {
+                // Entries that resolve outside the root are listed; reading them fails with a clear error.
+                match self.resolve(&normalize(dir, &name)?) {
+                    Ok(p) if p.is_dir() => EntryKind::Dir,
+                    _ => EntryKind::File,
+                }
+            } else if file_type.is_dir() {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
             };
             out.push(Entry { name, kind });
         }
