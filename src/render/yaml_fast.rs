@@ -523,20 +523,8 @@ impl Flow<'_, '_, '_, '_> {
                 } else {
                     loop {
                         items.push(self.node()?);
-                        self.spaces();
-                        match *self.s.get(self.at)? {
-                            b',' => {
-                                self.at += 1;
-                                self.spaces();
-                                if self.s.get(self.at) == Some(&b']') {
-                                    return None;
-                                }
-                            }
-                            b']' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if self.after_item(b']')? {
+                            break;
                         }
                     }
                 }
@@ -580,20 +568,8 @@ impl Flow<'_, '_, '_, '_> {
                             serde_json::map::Entry::Vacant(slot) => slot.insert(value),
                             serde_json::map::Entry::Occupied(_) => return None,
                         };
-                        self.spaces();
-                        match *self.s.get(self.at)? {
-                            b',' => {
-                                self.at += 1;
-                                self.spaces();
-                                if self.s.get(self.at) == Some(&b'}') {
-                                    return None;
-                                }
-                            }
-                            b'}' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if self.after_item(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -608,6 +584,22 @@ impl Flow<'_, '_, '_, '_> {
         };
         self.depth -= 1;
         Some(v)
+    }
+
+    /// After an item: a comma (more items follow) or the closer (`true`). A
+    /// trailing comma is left to the full parser.
+    fn after_item(&mut self, close: u8) -> Option<bool> {
+        self.spaces();
+        let b = *self.s.get(self.at)?;
+        self.at += 1;
+        if b == close {
+            return Some(true);
+        }
+        if b != b',' {
+            return None;
+        }
+        self.spaces();
+        (self.s.get(self.at) != Some(&close)).then_some(false)
     }
 
     /// A plain scalar inside a flow collection.

@@ -190,8 +190,8 @@ impl Order {
             let doc: Value = serde_json::from_str(include_str!("data/legacy-order.json"))
                 .expect("legacy-order.json");
             Order {
-                first: strings(&doc["orderFirst"]),
-                last: strings(&doc["orderLast"]),
+                first: super::strings(&doc, "orderFirst"),
+                last: super::strings(&doc, "orderLast"),
             }
         })
     }
@@ -222,8 +222,8 @@ impl Order {
         Ok(Some(
             match options.and_then(|o| o.get("legacySortOptions")) {
                 Some(custom) => Order {
-                    first: strings(&custom["orderFirst"]),
-                    last: strings(&custom["orderLast"]),
+                    first: super::strings(custom, "orderFirst"),
+                    last: super::strings(custom, "orderLast"),
                 },
                 None => Order::builtin().clone(),
             },
@@ -239,16 +239,6 @@ impl Order {
         }
         0
     }
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn or<'a>(s: &'a str, empty: &'a str) -> &'a str {

@@ -311,19 +311,19 @@ impl Build<'_> {
             let added = self.read_entry(dir, &file, "resources", &entry, config)?;
             add_all(&mut resources, added, &file)?;
         }
-        for path in strings(&k, "configurations") {
-            let doc = self.read_one(dir, &file, "configurations", &path)?;
-            let extra = Config::from_file(&doc)
-                .map_err(|m| err("configurations", format!("{path}: {m}")))?;
-            config::merge_into(config, &std::borrow::Cow::Owned(extra))
-                .map_err(|m| err("configurations", format!("{path}: {m}")))?;
-        }
-        for path in strings(&k, "crds") {
-            let doc = self.read_one(dir, &file, "crds", &path)?;
-            let extra = Config::from_openapi_definitions(&doc)
-                .map_err(|m| err("crds", format!("{path}: {m}")))?;
-            config::merge_into(config, &std::borrow::Cow::Owned(extra))
-                .map_err(|m| err("crds", format!("{path}: {m}")))?;
+        // What this kustomization adds to the transformer configuration.
+        type Reader = fn(&Value) -> Result<Config, String>;
+        let readers: [(&str, Reader); 2] = [
+            ("configurations", Config::from_file),
+            ("crds", Config::from_openapi_definitions),
+        ];
+        for (field, read) in readers {
+            for path in strings(&k, field) {
+                let doc = self.read_one(dir, &file, field, &path)?;
+                read(&doc)
+                    .and_then(|extra| config::merge_into(config, &std::borrow::Cow::Owned(extra)))
+                    .map_err(|m| err(field, format!("{path}: {m}")))?;
+            }
         }
         let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
         for (field, gen_kind) in [
@@ -570,7 +570,7 @@ impl Build<'_> {
     }
 }
 
-fn strings(k: &Value, field: &str) -> Vec<String> {
+pub(crate) fn strings(k: &Value, field: &str) -> Vec<String> {
     k.get(field)
         .and_then(Value::as_array)
         .map(|a| {
