@@ -128,11 +128,11 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
                 }
             }
         }
-        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
-        for spec in specs
+        let chosen: Vec<&FieldSpec> = specs
             .into_iter()
-            .filter(|s| s.applies_to(&api_version, &kind))
-        {
+            .filter(|s| s.applies_to(r.api_version(), r.kind()))
+            .collect();
+        for spec in chosen {
             fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut set);
         }
     }
@@ -154,8 +154,11 @@ pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str, specs: &[Fi
         return;
     }
     for r in resources.iter_mut().filter(|r| !keeps_its_name(r)) {
-        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
-        for spec in specs.iter().filter(|s| s.applies_to(&api_version, &kind)) {
+        let chosen: Vec<&FieldSpec> = specs
+            .iter()
+            .filter(|s| s.applies_to(r.api_version(), r.kind()))
+            .collect();
+        for spec in chosen {
             if spec.path.len() == 2 && spec.path[0] == "metadata" && spec.path[1] == "name" {
                 let renamed = format!("{prefix}{}{suffix}", r.name());
                 r.rename(&renamed);
@@ -309,8 +312,12 @@ pub fn images(resources: &mut [Res], rules: &[Value], specs: &[FieldSpec]) {
         if r.kind() != "CustomResourceDefinition" {
             walk(&mut r.object, rules);
         }
-        let (api_version, kind) = (r.api_version().to_string(), r.kind().to_string());
-        for spec in extra.iter().filter(|s| s.applies_to(&api_version, &kind)) {
+        let chosen: Vec<&FieldSpec> = extra
+            .iter()
+            .copied()
+            .filter(|s| s.applies_to(r.api_version(), r.kind()))
+            .collect();
+        for spec in chosen {
             fieldspec::visit(&mut r.object, &spec.path, false, &mut |m, k| {
                 if let Some(Value::String(image)) = m.get_mut(k) {
                     if let Some(new) = rules.iter().find_map(|r| rewrite_image(image, r)) {
