@@ -77,25 +77,14 @@ impl std::ops::DerefMut for Res {
 
 impl Res {
     pub fn new(object: Value) -> Res {
-        let name = object
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let namespace = object
-            .get("metadata")
-            .and_then(|m| m.get("namespace"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let manifest = Manifest {
+            object,
+            file: String::new(),
+        };
         Res {
-            manifest: Manifest {
-                object,
-                file: String::new(),
-            },
-            names: vec![name],
-            namespaces: vec![namespace],
+            names: vec![manifest.name().to_string()],
+            namespaces: vec![manifest.namespace().to_string()],
+            manifest,
             hash_suffix: false,
             generated: None,
             transformations: Vec::new(),
