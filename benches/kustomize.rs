@@ -85,19 +85,33 @@ fn main() {
     let big = tempfile::tempdir().unwrap();
     generated_tree(big.path(), 1000);
     let tree = skiff::source::tree::DirTree::new(big.path()).unwrap();
+    let render = || {
+        skiff::render::kustomize::build(&tree, "overlay")
+            .unwrap()
+            .len()
+    };
+    // The first renders also grow the heap (page faults): shown apart, as a
+    // running controller renders into a heap that is already grown.
+    let start = Instant::now();
+    render();
+    let first = start.elapsed();
+    for _ in 0..2 {
+        render();
+    }
     let mut times = Vec::new();
     let mut count = 0;
-    for _ in 0..10 {
+    for _ in 0..31 {
         let start = Instant::now();
-        count = skiff::render::kustomize::build(&tree, "overlay")
-            .unwrap()
-            .len();
+        count = render();
         times.push(start.elapsed());
     }
     times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "in-process render of a {count}-object overlay: median {:.1} ms (goal <= 10 ms)",
-        times[5].as_secs_f64() * 1000.0
+        "in-process render of a {count}-object overlay: median {:.1} ms, fastest {:.1} ms, first {:.1} ms (goal <= 10 ms)",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(first)
     );
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

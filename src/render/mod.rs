@@ -2,6 +2,7 @@
 //! A function of its inputs (a [`Tree`] and options); it touches no cluster.
 
 pub mod directory;
+pub mod fields;
 pub mod kustomize;
 pub mod schema;
 pub mod selector;
@@ -9,6 +10,7 @@ pub mod yaml;
 pub mod yaml_out;
 
 use crate::source::tree::{Tree, TreeError};
+use fields::Fields;
 use serde_json::Value;
 
 /// Files larger than this are refused rather than read.
@@ -24,20 +26,15 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    // Plain lookups: `Value::pointer` allocates for every segment it unescapes,
-    // and these run for every object many times per render.
+    // These run for every object many times per render: plain scans, no
+    // `Value::pointer` (it allocates per segment) and no key hashing.
     fn top(&self, key: &str) -> &str {
-        self.object
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        fields::text(&self.object, key)
     }
     fn meta(&self, key: &str) -> &str {
         self.object
-            .get("metadata")
-            .and_then(|m| m.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+            .field("metadata")
+            .map_or("", |m| fields::text(m, key))
     }
     pub fn api_version(&self) -> &str {
         self.top("apiVersion")

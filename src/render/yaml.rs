@@ -327,6 +327,14 @@ fn parse_int(text: &str) -> Option<Number> {
     if digits.is_empty() || !digits.as_bytes()[0].is_ascii_digit() {
         return None;
     }
+    // Plain decimal (a port, a count) without the copy the general forms need.
+    if digits.len() <= 18
+        && (digits.len() == 1 || !digits.starts_with('0'))
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        let v: i64 = digits.parse().ok()?;
+        return Some(Number::from(if negative { -v } else { v }));
+    }
     let plain: String = digits.chars().filter(|c| *c != '_').collect();
     let (radix, body) = if let Some(rest) = plain.strip_prefix("0x") {
         (16, rest.to_string())

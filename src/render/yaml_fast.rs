@@ -27,6 +27,8 @@ pub(super) fn parse(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
         lines.pop();
     }
     let mut docs = Vec::new();
+    // Reused by every document's reader.
+    let mut scratch = Scratch::default();
     let mut start = 0;
     let mut i = 0;
     let mut closed = false;
@@ -58,6 +60,7 @@ pub(super) fn parse(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
                 dialect,
                 depth: 0,
                 last_is_unterminated: i == lines.len() && !ends_with_newline,
+                scratch: std::mem::take(&mut scratch),
             };
             if let Some((indent, content)) = p.peek() {
                 let value = p.block(indent, content)?;
@@ -68,6 +71,7 @@ pub(super) fn parse(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
                     docs.push(value);
                 }
             }
+            scratch = p.scratch;
             closed = lines.get(i).is_some_and(|l| l.starts_with("..."));
             start = i + 1;
         }
@@ -89,6 +93,14 @@ fn is_dash(content: &str) -> bool {
     content == "-" || content.starts_with("- ")
 }
 
+/// Where a ` #` comment starts in `line`, or its length.
+fn comment_start(line: &str) -> usize {
+    let b = line.as_bytes();
+    (1..b.len())
+        .find(|&i| b[i] == b'#' && b[i - 1] == b' ')
+        .map_or(b.len(), |i| i - 1)
+}
+
 /// What follows a value on its line may only be spaces and a comment.
 fn only_comment(rest: &str) -> bool {
     let t = rest.trim_start_matches(' ');
@@ -107,6 +119,16 @@ struct Reader<'a, 'l> {
     depth: usize,
     /// The last line of the text has no newline (block scalars need one).
     last_is_unterminated: bool,
+    scratch: Scratch,
+}
+
+/// The entries and items of the collections being read, innermost last.
+/// A collection is built from its own run once it is complete, at its exact
+/// size: growing each map and list as entries arrive cost more than reading.
+#[derive(Default)]
+struct Scratch {
+    entries: Vec<(String, Value)>,
+    items: Vec<Value>,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -197,7 +219,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn map(&mut self, indent: usize, first: &'a str) -> Option<Value> {
-        let mut map = Map::new();
+        let start = self.scratch.entries.len();
         let mut content = first;
         loop {
             let Key::Key(key, rest) = self.key(content)? else {
@@ -205,17 +227,17 @@ impl<'a> Reader<'a, '_> {
             };
             self.i += 1;
             let value = self.value_after_key(indent, rest)?;
-            match map.entry(key) {
-                serde_json::map::Entry::Vacant(slot) => slot.insert(value),
-                serde_json::map::Entry::Occupied(_) => return None,
-            };
+            self.scratch.entries.push((key, value));
             match self.peek() {
                 Some((i, c)) if i == indent && !is_dash(c) => content = c,
                 Some((i, _)) if i >= indent => return None,
                 _ => break,
             }
         }
-        Some(Value::Object(map))
+        let count = self.scratch.entries.len() - start;
+        let map: Map<String, Value> = self.scratch.entries.drain(start..).collect();
+        // A repeated key is an error the full parser words.
+        (map.len() == count).then_some(Value::Object(map))
     }
 
     fn value_after_key(&mut self, indent: usize, rest: &'a str) -> Option<Value> {
@@ -231,7 +253,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn seq(&mut self, indent: usize, first: &'a str) -> Option<Value> {
-        let mut items = Vec::new();
+        let start = self.scratch.items.len();
         let mut content = first;
         loop {
             let rest = &content[1..];
@@ -262,14 +284,14 @@ impl<'a> Reader<'a, '_> {
                     }
                 }
             };
-            items.push(item);
+            self.scratch.items.push(item);
             match self.peek() {
                 Some((i, c)) if i == indent && is_dash(c) => content = c,
                 Some((i, _)) if i > indent => return None,
                 _ => break,
             }
         }
-        Some(Value::Array(items))
+        Some(Value::Array(self.scratch.items.drain(start..).collect()))
     }
 
     /// A value that starts on an already consumed line: a scalar, a one-line
@@ -297,9 +319,9 @@ impl<'a> Reader<'a, '_> {
             '&' | '*' | '!' | '%' | '@' | '`' | ']' | '}' | ',' => None,
             '-' | '?' | ':' if r.len() == 1 || r.as_bytes()[1] == b' ' => None,
             _ => {
-                let end = r.find(" #").unwrap_or(r.len());
-                let text = r[..end].trim_end_matches(' ');
-                if text.contains(": ") || text.ends_with(':') {
+                let text = r[..comment_start(r)].trim_end_matches(' ');
+                let colon_space = |b: &[u8]| b[0] == b':' && b[1] == b' ';
+                if text.as_bytes().windows(2).any(colon_space) || text.ends_with(':') {
                     return None;
                 }
                 Some(self.plain(text))

@@ -2,6 +2,7 @@
 //! as data (`data/*.yaml`, verbatim from kustomize v5.5.0), and the walk that
 //! visits (and optionally creates) the fields they name.
 
+use crate::render::fields::{text, Fields};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,18 +187,18 @@ pub fn visit(
         }
         Value::Object(map) => {
             if rest.is_empty() {
-                if map.contains_key(first) || create_here {
+                if create_here || map.field(first).is_some() {
                     f(map, first);
                 }
                 return;
             }
-            if !map.contains_key(first) {
+            if map.field(first).is_none() {
                 if !create_here {
                     return;
                 }
                 map.insert(first.to_string(), Value::Object(Map::new()));
             }
-            if let Some(child) = map.get_mut(first) {
+            if let Some(child) = map.field_mut(first) {
                 if child.is_null() && create_here {
                     *child = Value::Object(Map::new());
                 }
@@ -214,8 +215,7 @@ pub fn apply(
     specs: &[FieldSpec],
     f: &mut dyn FnMut(&mut Map<String, Value>, &str),
 ) {
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    let (api_version, kind) = (text(obj, "apiVersion"), text(obj, "kind"));
     // Chosen before `obj` is borrowed mutably; most specs name other kinds.
     let chosen: Vec<&FieldSpec> = specs
         .iter()

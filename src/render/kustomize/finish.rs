@@ -6,6 +6,7 @@ use super::fieldspec::{self, NameReference};
 use super::generate;
 use super::KustomizeError;
 use super::Res;
+use crate::render::fields::Fields;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -25,36 +26,47 @@ struct Referent {
     group: String,
     name: String,
     namespace: String,
+    /// Every name it had: a reference may use any of them.
+    names: Vec<String>,
     /// Every namespace it had: a reference may name any of them.
     namespaces: Vec<String>,
 }
 
 /// Updates every reference to a renamed object, as kustomize's nameReference table lists them.
 pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
-    // Renamed or moved referents, indexed by every name they had.
-    let mut referents: Vec<Referent> = Vec::new();
-    let mut by_old_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for r in resources.iter().filter(|r| {
-        r.names.first().is_some_and(|first| first != r.name())
-            || r.namespaces
-                .first()
-                .is_some_and(|first| first != r.namespace())
-    }) {
-        let i = referents.len();
-        referents.push(Referent {
+    let referents: Vec<Referent> = resources
+        .iter()
+        .filter(|r| {
+            r.names.first().is_some_and(|first| first != r.name())
+                || r.namespaces
+                    .first()
+                    .is_some_and(|first| first != r.namespace())
+        })
+        .map(|r| Referent {
             kind: r.kind().to_string(),
             group: r.group_version().0.to_string(),
             name: r.name().to_string(),
             namespace: r.namespace().to_string(),
+            names: r.names.clone(),
             namespaces: r.namespaces.clone(),
-        });
-        for n in &r.names {
-            by_old_name.entry(n.clone()).or_default().push(i);
-        }
-    }
+        })
+        .collect();
     if referents.is_empty() {
         return;
     }
+    // Every name a referent had, sorted: the referents an old name may mean
+    // are one run of this list.
+    let mut by_old_name: Vec<(&str, usize)> = referents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.names.iter().map(move |n| (n.as_str(), i)))
+        .collect();
+    by_old_name.sort_unstable();
+    let named = |old: &str| {
+        let from = by_old_name.partition_point(|(n, _)| *n < old);
+        let to = from + by_old_name[from..].partition_point(|(n, _)| *n == old);
+        by_old_name[from..to].iter().map(|(_, i)| &referents[*i])
+    };
     let in_table = |t: &NameReference, c: &Referent| {
         c.kind == t.kind && t.group.as_deref().is_none_or(|g| g == c.group)
     };
@@ -62,8 +74,15 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
     // kind they apply to: each resource then looks only at its own.
     let mut by_kind: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
     let mut any_kind: Vec<(usize, usize)> = Vec::new();
+    // One referent of each kind and group: the table is checked against these.
+    let mut kinds: Vec<&Referent> = Vec::new();
+    for c in &referents {
+        if !kinds.iter().any(|k| k.kind == c.kind && k.group == c.group) {
+            kinds.push(c);
+        }
+    }
     for (t, entry) in table.iter().enumerate() {
-        if !referents.iter().any(|c| in_table(entry, c)) {
+        if !kinds.iter().any(|c| in_table(entry, c)) {
             continue;
         }
         for (i, spec) in entry.referrers.iter().enumerate() {
@@ -73,47 +92,48 @@ pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
             }
         }
     }
+    let mut chosen: Vec<(usize, usize)> = Vec::new();
     for r in resources.iter_mut() {
-        let mut chosen: Vec<(usize, usize)> = by_kind
-            .get(r.kind())
-            .into_iter()
-            .flatten()
-            .chain(&any_kind)
-            .filter(|(t, i)| table[*t].referrers[*i].applies_to(r.api_version(), r.kind()))
-            .copied()
-            .collect();
+        chosen.clear();
+        chosen.extend(
+            by_kind
+                .get(r.kind())
+                .into_iter()
+                .flatten()
+                .chain(&any_kind)
+                .filter(|(t, i)| table[*t].referrers[*i].applies_to(r.api_version(), r.kind())),
+        );
         if chosen.is_empty() {
             continue;
         }
         // The table's order, as kustomize applies it.
         chosen.sort_unstable();
         let referrer_ns = r.namespace().to_string();
-        for (t, i) in chosen {
+        for &(t, i) in &chosen {
             let entry = &table[t];
             let pick = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
-                let matching: Vec<&Referent> = by_old_name
-                    .get(old)?
-                    .iter()
-                    .map(|i| &referents[*i])
-                    .filter(|c| in_table(entry, c))
-                    .collect();
+                let matching = || named(old).filter(|c| in_table(entry, c));
                 let want_ns = ns.unwrap_or(&referrer_ns);
                 // Same namespace (or a cluster-scoped referent); a cluster-scoped
                 // referrer naming no namespace may point at the only candidate.
-                let loose = ns.is_none() && referrer_ns.is_empty() && matching.len() == 1;
-                matching
-                    .iter()
+                let only = || {
+                    let mut all = matching();
+                    all.next().filter(|_| all.next().is_none())
+                };
+                matching()
                     .find(|c| c.namespace == want_ns || c.namespace.is_empty())
                     .or_else(|| {
-                        matching
-                            .iter()
-                            .find(|c| c.namespaces.iter().any(|n| same_namespace(n, want_ns)))
+                        matching().find(|c| c.namespaces.iter().any(|n| same_namespace(n, want_ns)))
                     })
-                    .or_else(|| loose.then(|| &matching[0]))
+                    .or_else(|| {
+                        (ns.is_none() && referrer_ns.is_empty())
+                            .then(only)
+                            .flatten()
+                    })
                     .map(|c| (c.name.clone(), c.namespace.clone()))
             };
             let mut update = |m: &mut serde_json::Map<String, Value>, k: &str| {
-                let Some(v) = m.get_mut(k) else { return };
+                let Some(v) = m.field_mut(k) else { return };
                 rename_in(v, &entry.kind, &pick);
             };
             let spec = &entry.referrers[i];
@@ -141,15 +161,18 @@ fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
         Value::Array(items) => items.iter_mut().for_each(|i| rename_in(i, kind, pick)),
         // Lists of objects such as binding subjects: only items of the referent's kind.
         Value::Object(m) => {
-            if m.get("kind")
+            if m.field("kind")
                 .and_then(Value::as_str)
                 .is_some_and(|k| k != kind)
             {
                 return;
             }
-            let ns = m.get("namespace").and_then(Value::as_str).map(String::from);
+            let ns = m
+                .field("namespace")
+                .and_then(Value::as_str)
+                .map(String::from);
             let found = m
-                .get("name")
+                .field("name")
                 .and_then(Value::as_str)
                 .and_then(|name| pick(name, ns.as_deref()));
             if let Some((new, new_ns)) = found {
@@ -168,9 +191,9 @@ fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
 pub fn drop_local_config(resources: &mut Vec<Res>) {
     resources.retain(|r| {
         r.object
-            .get("metadata")
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get("config.kubernetes.io/local-config"))
+            .field("metadata")
+            .and_then(|m| m.field("annotations"))
+            .and_then(|a| a.field("config.kubernetes.io/local-config"))
             .and_then(Value::as_str)
             != Some("true")
     });
@@ -253,12 +276,6 @@ fn or<'a>(s: &'a str, empty: &'a str) -> &'a str {
 /// each compared as the text kustomize builds (`group_version_kind`,
 /// `namespace|name`) but without building it.
 pub fn legacy_sort(resources: &mut [Res], order: &Order) {
-    fn text<'a>(parts: &'a [&'a str], sep: u8) -> impl Iterator<Item = u8> + 'a {
-        parts
-            .iter()
-            .enumerate()
-            .flat_map(move |(i, p)| (i > 0).then_some(sep).into_iter().chain(p.bytes()))
-    }
     // Looked up once per resource (map lookups are not free), borrowed.
     struct Key<'a> {
         rank: i64,
@@ -287,19 +304,56 @@ pub fn legacy_sort(resources: &mut [Res], order: &Order) {
             other => return other,
         }
         if a.gvk != b.gvk {
-            let (ta, tb) = (text(&a.gvk, b'_'), text(&b.gvk, b'_'));
+            let by_text = cmp_joined(&a.gvk, &b.gvk, b'_');
             if a.gvk[2] == "Namespace"
                 && b.gvk[2] == "Namespace"
                 && (a.group_empty || b.group_empty)
             {
-                return tb.cmp(ta);
+                return by_text.reverse();
             }
-            return ta.cmp(tb);
+            return by_text;
         }
-        text(&a.id, b'|').cmp(text(&b.id, b'|'))
+        cmp_joined(&a.id, &b.id, b'|')
     });
     drop(keys);
     apply_permutation(resources, idx);
+}
+
+/// Compares `a` and `b` as the texts their parts joined by `sep` would be,
+/// without building them: a slice at a time, as far as both reach.
+fn cmp_joined(a: &[&str], b: &[&str], sep: u8) -> Ordering {
+    // Equal leading parts (the usual namespace) decide nothing while both go on.
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if common > 0 && common < a.len() && common < b.len() {
+        return cmp_joined(&a[common..], &b[common..], sep);
+    }
+    fn chunks<'a>(parts: &'a [&'a str], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        parts
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, p)| [if i > 0 { sep } else { &[] }, p.as_bytes()])
+    }
+    let sep = [sep];
+    let (mut rest_a, mut rest_b) = (chunks(a, &sep), chunks(b, &sep));
+    let (mut ca, mut cb): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while ca.is_empty() {
+            let Some(next) = rest_a.next() else { break };
+            ca = next;
+        }
+        while cb.is_empty() {
+            let Some(next) = rest_b.next() else { break };
+            cb = next;
+        }
+        if ca.is_empty() || cb.is_empty() {
+            return (!ca.is_empty()).cmp(&!cb.is_empty());
+        }
+        let n = ca.len().min(cb.len());
+        match ca[..n].cmp(&cb[..n]) {
+            Ordering::Equal => (ca, cb) = (&ca[n..], &cb[n..]),
+            other => return other,
+        }
+    }
 }
 
 /// Reorders `items` so that position i holds what was at `order[i]`.
@@ -433,4 +487,32 @@ fn relative(from: &str, path: &str) -> String {
     let mut out: Vec<String> = vec!["..".to_string(); from.len() - common];
     out.extend(to[common..].iter().cloned());
     out.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_parts_compare_as_their_text() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (&["a", "b"], &["a", "b"]),
+            (&["ab", "c"], &["a", "bc"]),
+            (&["a", "b"], &["a|", "b"]),
+            (&["", "x"], &["x", ""]),
+            (&["ns", "name"], &["ns-2", "a"]),
+            (&["ns", "a"], &["ns", "ab"]),
+            (&["~X", "n"], &["default", "n"]),
+            (&[""], &[]),
+        ];
+        for (a, b) in cases {
+            for (a, b) in [(a, b), (b, a)] {
+                assert_eq!(
+                    cmp_joined(a, b, b'|'),
+                    a.join("|").cmp(&b.join("|")),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+    }
 }

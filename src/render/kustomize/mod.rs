@@ -17,6 +17,7 @@ pub mod patch;
 pub mod replace;
 pub mod transform;
 
+use super::fields::{self, Fields};
 use super::yaml::{self, Dialect};
 use super::{Manifest, MAX_DOCUMENTS, MAX_FILE_BYTES};
 use crate::application::KustomizeSource;
@@ -630,7 +631,7 @@ fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeErro
         .into_iter()
         .enumerate()
     {
-        let items = if doc.get("kind").and_then(Value::as_str) == Some("List") {
+        let items = if fields::text(&doc, "kind") == "List" {
             doc.get("items")
                 .and_then(Value::as_array)
                 .cloned()
@@ -639,12 +640,10 @@ fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeErro
             vec![doc]
         };
         for item in items {
-            if !item.is_object()
-                || item
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-            {
+            let name = item
+                .field("metadata")
+                .map_or("", |m| fields::text(m, "name"));
+            if !item.is_object() || name.is_empty() {
                 return Err(KustomizeError::field(
                     path,
                     &format!("document {}", i + 1),
@@ -717,13 +716,15 @@ fn merge_generated(
         .and_then(Value::as_str)
         .unwrap_or("create");
     generated.generated = Some(std::sync::Arc::new(by));
+    if behavior == "create" {
+        return add_unique(resources, generated, file);
+    }
     let existing = resources.iter().position(|r| {
         r.kind() == generated.kind()
             && r.name() == generated.name()
             && (generated.namespace().is_empty() || r.namespace() == generated.namespace())
     });
     match (behavior, existing) {
-        ("create", _) => add_unique(resources, generated, file),
         ("merge", Some(i)) | ("replace", Some(i)) => {
             let target = &mut resources[i];
             for key in ["data", "binaryData"] {

@@ -4,6 +4,7 @@
 
 use super::fieldspec::{self, FieldSpec};
 use super::Res;
+use crate::render::fields::{text, Fields};
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
 
@@ -30,11 +31,7 @@ fn cluster_scoped() -> &'static Vec<(String, String)> {
 }
 
 pub fn is_cluster_scoped(obj: &Value) -> bool {
-    let av = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let (av, kind) = (text(obj, "apiVersion"), text(obj, "kind"));
     cluster_scoped().iter().any(|(a, k)| a == av && k == kind)
 }
 
@@ -77,7 +74,7 @@ impl Default for NamespaceOptions {
 pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: NamespaceOptions) {
     let mut set = |m: &mut Map<String, Value>, k: &str| {
         let empty = m
-            .get(k)
+            .field(k)
             .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
         if !options.unset_only || empty {
             m.insert(k.to_string(), json!(ns));
@@ -102,7 +99,11 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
             })
             .collect();
         if !is_cluster_scoped(&r.object) {
-            if let Some(meta) = r.object.get_mut("metadata").and_then(Value::as_object_mut) {
+            if let Some(meta) = r
+                .object
+                .field_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
                 set(meta, "namespace");
             }
             let now = r.namespace().to_string();
@@ -111,15 +112,15 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
             }
         }
         if binding {
-            if let Some(subjects) = r.object.get_mut("subjects").and_then(Value::as_array_mut) {
+            if let Some(subjects) = r.object.field_mut("subjects").and_then(Value::as_array_mut) {
                 for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
                     let chosen = match options.subjects {
                         Subjects::None => false,
                         Subjects::DefaultOnly => {
-                            s.get("name").and_then(Value::as_str) == Some("default")
+                            s.field("name").and_then(Value::as_str) == Some("default")
                         }
                         Subjects::AllServiceAccounts => {
-                            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                            s.field("kind").and_then(Value::as_str) == Some("ServiceAccount")
                         }
                     };
                     if chosen {
@@ -165,7 +166,7 @@ pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str, specs: &[Fi
                 continue;
             }
             fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut |m, k| {
-                if let Some(Value::String(s)) = m.get_mut(k) {
+                if let Some(Value::String(s)) = m.field_mut(k) {
                     *s = format!("{prefix}{s}{suffix}");
                 }
             });
@@ -175,11 +176,14 @@ pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str, specs: &[Fi
 
 fn add_map(values: &Map<String, Value>) -> impl FnMut(&mut Map<String, Value>, &str) + '_ {
     move |m: &mut Map<String, Value>, k: &str| {
-        let entry = m.entry(k.to_string()).or_insert_with(|| json!({}));
-        if entry.is_null() {
-            *entry = json!({});
+        match m.field_mut(k) {
+            Some(entry) if entry.is_null() => *entry = json!({}),
+            Some(_) => {}
+            None => {
+                m.insert(k.to_string(), json!({}));
+            }
         }
-        if let Some(target) = entry.as_object_mut() {
+        if let Some(target) = m.field_mut(k).and_then(Value::as_object_mut) {
             for (lk, lv) in values {
                 target.insert(lk.clone(), lv.clone());
             }
@@ -288,7 +292,7 @@ pub fn images(resources: &mut [Res], rules: &[Value], specs: &[FieldSpec]) {
                 for (k, child) in m.iter_mut() {
                     if (k == "containers" || k == "initContainers") && child.is_array() {
                         for c in child.as_array_mut().into_iter().flatten() {
-                            if let Some(Value::String(image)) = c.get_mut("image") {
+                            if let Some(Value::String(image)) = c.field_mut("image") {
                                 if let Some(new) =
                                     rules.iter().find_map(|r| rewrite_image(image, r))
                                 {
