@@ -331,6 +331,9 @@ pub struct OperationState {
 #[serde(rename_all = "camelCase")]
 pub struct SyncOperationResult {
     pub revision: String,
+    /// The source synced (an automated sync tries a revision and source once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ApplicationSource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
 }

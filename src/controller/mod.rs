@@ -13,7 +13,9 @@ use crate::metrics::{repo_label, AppInfo, Metrics, SyncLabels};
 use crate::render;
 use crate::source::creds::{credentials_for, SECRET_TYPE_LABELS};
 use crate::source::git::RepoCache;
-use crate::sync::{self, Kinds, Planned};
+use crate::sync::operation::{self, Compared, Extraneous, Progress};
+use crate::sync::options::{ObjectOptions, Scope, SyncOptions};
+use crate::sync::{self, prune, Kinds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -29,6 +31,8 @@ use std::time::{Duration, Instant};
 pub const SYNC_ANNOTATION: &str = "skiff.dev/sync";
 pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj.io/refresh"];
 const DEFAULT_HISTORY_LIMIT: usize = 10;
+/// How soon a running operation (waiting for a wave to become healthy) is looked at again.
+const OPERATION_POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -88,9 +92,11 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
     let metrics = ctx.metrics.clone();
     let lifecycle = watcher(apps.clone(), watcher::Config::default()).for_each(move |event| {
         match event {
-            Ok(watcher::Event::Delete(app)) => {
-                metrics.forget_app(&app.namespace().unwrap_or_default(), &app.name_any())
-            }
+            Ok(watcher::Event::Delete(app)) => metrics.forget_app(
+                &app.namespace().unwrap_or_default(),
+                &app.name_any(),
+                &app.uid().unwrap_or_default(),
+            ),
             Ok(watcher::Event::InitDone) => ready.store(true, Ordering::SeqCst),
             _ => {}
         }
@@ -128,7 +134,7 @@ async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action, E
         .unwrap_or_else(|| LOCAL_SERVER.into());
     ctx.metrics
         .observe_reconcile(&app.namespace().unwrap_or_default(), &dest, start.elapsed());
-    result.map(|_| Action::requeue(jittered(ctx.config.requeue)))
+    result.map(|again| Action::requeue(again.unwrap_or_else(|| jittered(ctx.config.requeue))))
 }
 
 fn error_policy(_app: Arc<Application>, error: &Error, _ctx: Arc<Context>) -> Action {
@@ -160,21 +166,28 @@ struct Pass {
     operation: Option<OperationState>,
     history: Option<RevisionHistory>,
     errors: Vec<Stop>,
+    /// Objects the app had that the render no longer holds, still live.
+    extraneous: Vec<Extraneous>,
+    /// Come back this soon (an operation is running).
+    again: Option<Duration>,
 }
 
-async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
+/// Runs one pass; returns how soon to come back when sooner than the usual requeue.
+async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, Error> {
     let namespace = app.namespace().unwrap_or_default();
     let name = app.name_any();
     let annotations = app.annotations();
     let refresh = REFRESH_ANNOTATIONS
         .iter()
         .any(|a| annotations.contains_key(*a));
-    let manual_sync = annotations.contains_key(SYNC_ANNOTATION);
+    // `skiff.dev/sync: prune` also prunes, as `argocd app sync --prune` does.
+    let manual_sync = annotations.get(SYNC_ANNOTATION).map(String::as_str);
 
     let mut pass = Pass::default();
     if let Err(s) = compare_and_sync(app, ctx, refresh, manual_sync, &mut pass).await {
         pass.errors.push(s);
     }
+    let again = pass.again;
     let previous = app.status.clone().unwrap_or_default();
     let status = next_status(app, &previous, pass);
     if status_differs(&previous, &status) {
@@ -191,7 +204,7 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
     }
-    if refresh || manual_sync {
+    if refresh || manual_sync.is_some() {
         let mut remove = serde_json::Map::new();
         for a in REFRESH_ANNOTATIONS.iter().chain([SYNC_ANNOTATION].iter()) {
             if annotations.contains_key(*a) {
@@ -207,29 +220,32 @@ async fn process(app: &Application, ctx: &Context) -> Result<(), Error> {
             tracing::warn!(error = %e, "could not remove the handled annotations");
         }
     }
-    ctx.metrics.set_app_info(AppInfo {
-        namespace,
-        name,
-        project: app.spec.project.clone(),
-        autosync_enabled: app
-            .spec
-            .sync_policy
-            .as_ref()
-            .is_some_and(|p| p.automated.is_some())
-            .to_string(),
-        repo: repo_label(&app.spec.source.repo_url),
-        dest_server: app
-            .spec
-            .destination
-            .server
-            .clone()
-            .unwrap_or_else(|| LOCAL_SERVER.into()),
-        dest_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
-        sync_status: status.sync.status.clone(),
-        health_status: status.health.status.clone(),
-        operation: String::new(),
-    });
-    Ok(())
+    ctx.metrics.set_app_info(
+        AppInfo {
+            namespace,
+            name,
+            project: app.spec.project.clone(),
+            autosync_enabled: app
+                .spec
+                .sync_policy
+                .as_ref()
+                .is_some_and(|p| p.automated.is_some())
+                .to_string(),
+            repo: repo_label(&app.spec.source.repo_url),
+            dest_server: app
+                .spec
+                .destination
+                .server
+                .clone()
+                .unwrap_or_else(|| LOCAL_SERVER.into()),
+            dest_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
+            sync_status: status.sync.status.clone(),
+            health_status: status.health.status.clone(),
+            operation: String::new(),
+        },
+        &app.uid().unwrap_or_default(),
+    );
+    Ok(again)
 }
 
 /// Status changes other than the reconcile time.
@@ -311,7 +327,7 @@ async fn compare_and_sync(
     app: &Application,
     ctx: &Context,
     refresh: bool,
-    manual_sync: bool,
+    manual_sync: Option<&str>,
     pass: &mut Pass,
 ) -> Result<(), Stop> {
     let spec = &app.spec;
@@ -396,110 +412,119 @@ async fn compare_and_sync(
     .await
     .map_err(|e| stop("ComparisonError", e.to_string()))?;
 
+    let app_options = SyncOptions::parse(
+        spec.sync_policy
+            .iter()
+            .flat_map(|p| p.sync_options.iter().map(String::as_str)),
+        Scope::App,
+    )
+    .map_err(|e| {
+        stop(
+            "InvalidSpecError",
+            format!("spec.syncPolicy.syncOptions: {e}"),
+        )
+    })?;
+    let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
+
     // Diff.
     let mut compared = Vec::with_capacity(planned.len());
-    for p in &planned {
-        let live = sync::get_live(&ctx.client, p).await.map_err(|e| {
+    for p in planned {
+        let options = ObjectOptions::of(&p.object).map_err(|e| {
+            stop(
+                "ComparisonError",
+                format!("{}: {} {}: {e}", p.file, p.kind(), p.name()),
+            )
+        })?;
+        if options.skip {
+            continue;
+        }
+        let live = sync::get_live(&ctx.client, &p).await.map_err(|e| {
             stop(
                 "ComparisonError",
                 format!("reading {} {}: {e}", p.kind(), p.name()),
             )
         })?;
         let predicted = match &live {
-            Some(_) => sync::apply_one(&ctx.client, &ctx.kinds, p, true).await.ok(),
+            Some(_) => sync::apply_one(&ctx.client, &ctx.kinds, &p, true)
+                .await
+                .ok(),
             None => None,
         };
-        compared.push((diff::compare(live.as_ref(), predicted.as_ref()), live));
+        compared.push(Compared {
+            state: diff::compare(live.as_ref(), predicted.as_ref()),
+            planned: p,
+            options,
+            live,
+        });
     }
-    let in_sync = compared.iter().all(|(s, _)| *s == ResourceSync::Synced);
-    let automated = spec
-        .sync_policy
-        .as_ref()
-        .is_some_and(|p| p.automated.is_some());
+    let prune_asked = manual_sync == Some("prune") || automated.is_some_and(|a| a.prune);
+    let created_namespace =
+        (app_options.create_namespace == Some(true)).then_some(dest_ns.as_str());
+    let extraneous = extraneous(
+        app,
+        ctx,
+        &compared,
+        &prune::App {
+            namespace: &app_ns,
+            name: &app.name_any(),
+            options: &app_options,
+            created_namespace,
+            prune: prune_asked,
+        },
+    )
+    .await?;
+    // Hooks run during a sync; they are not part of the app's state.
+    let counted = |c: &&Compared| c.options.hook.is_empty();
+    // Differences a sync can resolve: an object to apply, or one to prune.
+    let actionable = compared
+        .iter()
+        .filter(counted)
+        .any(|c| c.state != ResourceSync::Synced)
+        || extraneous
+            .iter()
+            .any(|(e, ignored)| !ignored && matches!(e.verdict, prune::Verdict::Prune { .. }));
 
-    // Sync.
-    if !in_sync && (automated || manual_sync) {
-        let started = now();
-        let mut results = Vec::new();
-        let mut failed = 0;
-        if spec
-            .sync_policy
-            .as_ref()
-            .is_some_and(|p| p.has_option("CreateNamespace=true"))
-            && !dest_ns.is_empty()
-        {
-            ensure_namespace(ctx, &dest_ns)
-                .await
-                .map_err(|e| stop("SyncError", format!("creating namespace {dest_ns}: {e}")))?;
-        }
-        for (i, p) in planned.iter().enumerate() {
-            if compared[i].0 == ResourceSync::Synced {
-                continue;
-            }
-            let result = sync::apply_one(&ctx.client, &ctx.kinds, p, false).await;
-            let (status, message) = match &result {
-                Ok(_) => ("Synced", String::new()),
-                Err(e) => {
-                    failed += 1;
-                    ("SyncFailed", e.clone())
-                }
-            };
-            if let Ok(obj) = result {
-                compared[i] = (ResourceSync::Synced, Some(obj));
-            }
-            results.push(resource_result(p, status, message));
-            if p.kind() == "CustomResourceDefinition" {
-                let _ = ctx.kinds.refresh(&ctx.client).await;
-            }
-        }
-        let phase = if failed == 0 { "Succeeded" } else { "Failed" };
-        let message = if failed == 0 {
-            "successfully synced (all tasks run)".to_string()
-        } else {
-            format!("{failed} of {} objects failed to apply", results.len())
+    // Sync: a new operation when there is something to do and it is asked
+    // for, or the one still running. An automated sync tries a revision and
+    // source once (again with selfHeal, after a successful attempt).
+    let running = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .filter(|o| o.phase == "Running");
+    let attempted = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .filter(|o| {
+            o.sync_result.as_ref().is_some_and(|r| {
+                r.revision == resolved.commit && r.source.as_ref() == Some(&spec.source)
+            })
+        });
+    let auto =
+        automated.is_some_and(|a| attempted.is_none_or(|o| a.self_heal && o.phase == "Succeeded"));
+    let mut extraneous: Vec<Extraneous> = extraneous.into_iter().map(|(e, _)| e).collect();
+    if running.is_some() || (actionable && (auto || manual_sync.is_some())) {
+        let operation = SyncRun {
+            app,
+            ctx,
+            commit: &resolved.commit,
+            options: &app_options,
+            created_namespace,
+            running,
         };
-        ctx.metrics.count_sync(SyncLabels {
-            namespace: app_ns.clone(),
-            name: app.name_any(),
-            project: spec.project.clone(),
-            dest_server: dest.server.clone().unwrap_or_else(|| LOCAL_SERVER.into()),
-            phase: phase.into(),
-            dry_run: "false".into(),
-        });
-        let finished = now();
-        pass.operation = Some(OperationState {
-            phase: phase.into(),
-            message: message.clone(),
-            started_at: started.clone(),
-            finished_at: Some(finished.clone()),
-            sync_result: Some(SyncOperationResult {
-                revision: resolved.commit.clone(),
-                resources: results,
-            }),
-        });
-        if failed == 0 {
-            let next_id = app
-                .status
-                .as_ref()
-                .and_then(|s| s.history.last())
-                .map_or(0, |h| h.id + 1);
-            pass.history = Some(RevisionHistory {
-                id: next_id,
-                revision: resolved.commit.clone(),
-                deployed_at: finished,
-                deploy_started_at: Some(started),
-                source: spec.source.clone(),
-            });
-        } else {
-            pass.errors.push(stop("SyncError", message));
+        if let Err(e) = operation.run(&mut compared, &mut extraneous, pass).await {
+            pass.errors.push(e);
         }
     }
+    pass.extraneous = extraneous;
 
     // Health and per-resource status.
     let mut worst = (Health::Healthy, String::new());
     let mut unhealthy = Vec::new();
-    for (p, (state, live)) in planned.iter().zip(&compared) {
-        let assessment = match live {
+    for c in compared.iter().filter(counted) {
+        let p = &c.planned;
+        let assessment = match &c.live {
             Some(obj) => health::assess(obj),
             None => health::Assessment {
                 health: Health::Missing,
@@ -524,12 +549,24 @@ async fn compare_and_sync(
             kind: p.kind().into(),
             namespace: p.namespace().into(),
             name: p.name().into(),
-            status: state.as_str().into(),
+            status: c.state.as_str().into(),
             health: Some(HealthStatus {
                 status: assessment.health.as_str().into(),
                 message: assessment.message,
             }),
             requires_pruning: false,
+        });
+    }
+    for e in &pass.extraneous {
+        pass.resources.push(ResourceStatus {
+            group: e.resource.group.clone(),
+            version: e.resource.version.clone(),
+            kind: e.resource.kind.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            status: "OutOfSync".into(),
+            health: None,
+            requires_pruning: true,
         });
     }
     if !unhealthy.is_empty() {
@@ -540,26 +577,229 @@ async fn compare_and_sync(
             .collect::<Vec<_>>()
             .join("; ");
     }
-    pass.synced = compared.iter().all(|(s, _)| *s == ResourceSync::Synced);
+    pass.synced = compared
+        .iter()
+        .filter(counted)
+        .all(|c| c.state == ResourceSync::Synced)
+        && pass.extraneous.iter().all(|e| ignores_extraneous(&e.live));
     pass.health = Some(worst);
     Ok(())
 }
 
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(7)]
+/// One pass of a sync operation for an app.
+struct SyncRun<'a> {
+    app: &'a Application,
+    ctx: &'a Context,
+    commit: &'a str,
+    options: &'a SyncOptions,
+    created_namespace: Option<&'a str>,
+    /// The operation this continues, if one is running.
+    running: Option<&'a OperationState>,
 }
 
-fn resource_result(p: &Planned, status: &str, message: String) -> ResourceResult {
-    let (group, version) = p.group_version();
-    ResourceResult {
-        group: group.into(),
-        version: version.into(),
-        kind: p.kind().into(),
-        namespace: p.namespace().into(),
-        name: p.name().into(),
-        status: status.into(),
-        message,
+impl SyncRun<'_> {
+    /// Runs the operation as far as it goes now and records it in `pass`;
+    /// what it pruned leaves `extraneous`.
+    async fn run(
+        &self,
+        compared: &mut [Compared],
+        extraneous: &mut Vec<Extraneous>,
+        pass: &mut Pass,
+    ) -> Result<(), Stop> {
+        let (app, ctx, spec) = (self.app, self.ctx, &self.app.spec);
+        let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
+        let prunes = extraneous
+            .iter()
+            .filter(|e| matches!(e.verdict, prune::Verdict::Prune { .. }))
+            .count();
+        let rendered = compared
+            .iter()
+            .filter(|c| c.options.hook.is_empty())
+            .count();
+        prune::refuse_empty(rendered, prunes, automated.is_some_and(|a| a.allow_empty))
+            .map_err(|e| stop("SyncError", e))?;
+        let started = self.running.map_or_else(now, |o| o.started_at.clone());
+        if let Some(ns) = self.created_namespace.filter(|ns| !ns.is_empty()) {
+            ensure_namespace(ctx, ns)
+                .await
+                .map_err(|e| stop("SyncError", format!("creating namespace {ns}: {e}")))?;
+        }
+        let report =
+            operation::run(&ctx.client, &ctx.kinds, compared, extraneous, self.options).await;
+        // Results of earlier passes of this operation, updated by this one's.
+        let mut results: Vec<ResourceResult> = self
+            .running
+            .and_then(|o| o.sync_result.as_ref())
+            .map(|r| r.resources.clone())
+            .unwrap_or_default();
+        for o in report.outcomes {
+            if o.status == "Pruned" {
+                extraneous.retain(|e| {
+                    (
+                        e.resource.kind.as_str(),
+                        e.namespace.as_str(),
+                        e.name.as_str(),
+                    ) != (o.kind.as_str(), o.namespace.as_str(), o.name.as_str())
+                });
+            }
+            results.retain(|r| {
+                (
+                    r.group.as_str(),
+                    r.kind.as_str(),
+                    r.namespace.as_str(),
+                    r.name.as_str(),
+                ) != (
+                    o.group.as_str(),
+                    o.kind.as_str(),
+                    o.namespace.as_str(),
+                    o.name.as_str(),
+                )
+            });
+            results.push(ResourceResult {
+                group: o.group,
+                version: o.version,
+                kind: o.kind,
+                namespace: o.namespace,
+                name: o.name,
+                status: o.status.into(),
+                message: o.message,
+            });
+        }
+        let (phase, message) = match &report.progress {
+            Progress::Done => (
+                "Succeeded",
+                "successfully synced (all tasks run)".to_string(),
+            ),
+            Progress::Waiting(m) => ("Running", m.clone()),
+            Progress::Failed(m) => ("Failed", m.clone()),
+        };
+        let finished = (phase != "Running").then(now);
+        if phase == "Running" {
+            pass.again = Some(OPERATION_POLL);
+        } else {
+            ctx.metrics.count_sync(
+                SyncLabels {
+                    namespace: app.namespace().unwrap_or_default(),
+                    name: app.name_any(),
+                    project: spec.project.clone(),
+                    dest_server: spec
+                        .destination
+                        .server
+                        .clone()
+                        .unwrap_or_else(|| LOCAL_SERVER.into()),
+                    phase: phase.into(),
+                    dry_run: "false".into(),
+                },
+                &app.uid().unwrap_or_default(),
+            );
+        }
+        pass.operation = Some(OperationState {
+            phase: phase.into(),
+            message,
+            started_at: started.clone(),
+            finished_at: finished.clone(),
+            sync_result: Some(SyncOperationResult {
+                revision: self.commit.to_string(),
+                source: Some(spec.source.clone()),
+                resources: results,
+            }),
+        });
+        match report.progress {
+            Progress::Done => {
+                let next_id = app
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.history.last())
+                    .map_or(0, |h| h.id + 1);
+                pass.history = Some(RevisionHistory {
+                    id: next_id,
+                    revision: self.commit.to_string(),
+                    deployed_at: finished.unwrap_or_default(),
+                    deploy_started_at: Some(started),
+                    source: spec.source.clone(),
+                });
+                Ok(())
+            }
+            Progress::Failed(m) => Err(stop("SyncError", m)),
+            Progress::Waiting(_) => Ok(()),
+        }
     }
+}
+
+fn ignores_extraneous(live: &Value) -> bool {
+    ObjectOptions::of(live).is_ok_and(|o| o.ignore_extraneous)
+}
+
+/// The app's objects (its last status is the inventory) that the render no
+/// longer holds and that are still live, each with what a prune would do and
+/// whether it is ignored (`IgnoreExtraneous`). Another app's object, or one
+/// that merely copies the tracking annotation, is not listed.
+async fn extraneous(
+    app: &Application,
+    ctx: &Context,
+    compared: &[Compared],
+    decide_for: &prune::App<'_>,
+) -> Result<Vec<(Extraneous, bool)>, Stop> {
+    let inventory = app
+        .status
+        .as_ref()
+        .map(|s| s.resources.as_slice())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for r in inventory {
+        let rendered = compared.iter().any(|c| {
+            let p = &c.planned;
+            p.group_version().0 == r.group
+                && p.kind() == r.kind
+                && p.namespace() == r.namespace
+                && p.name() == r.name
+        });
+        if rendered {
+            continue;
+        }
+        let found = ctx
+            .kinds
+            .resolve(&ctx.client, &r.group, &r.version, &r.kind)
+            .await
+            .map_err(|e| stop("ComparisonError", e.to_string()))?;
+        let Some((resource, namespaced)) = found else {
+            continue;
+        };
+        let api: Api<kube::api::DynamicObject> = if namespaced {
+            Api::namespaced_with(ctx.client.clone(), &r.namespace, &resource)
+        } else {
+            Api::all_with(ctx.client.clone(), &resource)
+        };
+        let live = api.get_opt(&r.name).await.map_err(|e| {
+            stop(
+                "ComparisonError",
+                format!("reading {} {}: {e}", r.kind, r.name),
+            )
+        })?;
+        let Some(live) = live.and_then(|l| serde_json::to_value(l).ok()) else {
+            continue;
+        };
+        let verdict = prune::decide(decide_for, &live);
+        if verdict == prune::Verdict::NotOurs {
+            continue;
+        }
+        let ignored = ignores_extraneous(&live);
+        out.push((
+            Extraneous {
+                resource,
+                namespace: r.namespace.clone(),
+                name: r.name.clone(),
+                live,
+                verdict,
+            },
+            ignored,
+        ));
+    }
+    Ok(out)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
 }
 
 async fn repository_secrets(ctx: &Context) -> Result<Vec<Secret>, kube::Error> {

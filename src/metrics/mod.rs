@@ -67,7 +67,12 @@ pub struct Metrics {
     git_duration: Family<GitLabels, Histogram, fn() -> Histogram>,
     /// The series each app owns, so a deleted app leaves none behind.
     per_app: Mutex<HashMap<(String, String), AppSeries>>,
+    /// The uids of the apps deleted last, newest at the back.
+    deleted: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many deleted apps are remembered (a pass outlives its app by seconds).
+const DELETED_REMEMBERED: usize = 256;
 
 /// Argo CD's repo label: the URL lower-cased, `.git` stripped.
 pub fn repo_label(url: &str) -> String {
@@ -124,13 +129,27 @@ impl Default for Metrics {
             git_requests,
             git_duration,
             per_app: Mutex::new(HashMap::new()),
+            deleted: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 }
 
 impl Metrics {
+    /// Whether the app with this uid was deleted: a pass that was running
+    /// when it went must not bring its series back.
+    fn is_deleted(&self, uid: &str) -> bool {
+        self.deleted
+            .lock()
+            .expect("metrics")
+            .iter()
+            .any(|d| d == uid)
+    }
+
     /// Sets an app's `argocd_app_info` series, replacing its previous one.
-    pub fn set_app_info(&self, info: AppInfo) {
+    pub fn set_app_info(&self, info: AppInfo, uid: &str) {
+        if self.is_deleted(uid) {
+            return;
+        }
         let mut per_app = self.per_app.lock().expect("metrics");
         let entry = per_app
             .entry((info.namespace.clone(), info.name.clone()))
@@ -154,7 +173,10 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    pub fn count_sync(&self, labels: SyncLabels) {
+    pub fn count_sync(&self, labels: SyncLabels, uid: &str) {
+        if self.is_deleted(uid) {
+            return;
+        }
         self.sync.get_or_create(&labels).inc();
         let mut per_app = self.per_app.lock().expect("metrics");
         let entry = per_app
@@ -177,7 +199,14 @@ impl Metrics {
     }
 
     /// Removes every series of a deleted app.
-    pub fn forget_app(&self, namespace: &str, name: &str) {
+    pub fn forget_app(&self, namespace: &str, name: &str, uid: &str) {
+        {
+            let mut deleted = self.deleted.lock().expect("metrics");
+            if deleted.len() == DELETED_REMEMBERED {
+                deleted.pop_front();
+            }
+            deleted.push_back(uid.to_string());
+        }
         if let Some((info, syncs)) = self
             .per_app
             .lock()
@@ -224,22 +253,29 @@ mod tests {
     #[test]
     fn app_info_has_one_series_per_app_and_none_after_delete() {
         let m = Metrics::default();
-        m.set_app_info(info("OutOfSync"));
-        m.set_app_info(info("Synced"));
-        m.count_sync(SyncLabels {
+        let sync = SyncLabels {
             namespace: "apps".into(),
             name: "web".into(),
             project: "default".into(),
             dest_server: "x".into(),
             phase: "Succeeded".into(),
             dry_run: "false".into(),
-        });
+        };
+        m.set_app_info(info("OutOfSync"), "uid-1");
+        m.set_app_info(info("Synced"), "uid-1");
+        m.count_sync(sync.clone(), "uid-1");
         let text = m.encode();
         assert!(text.contains("argocd_app_info{namespace=\"apps\",name=\"web\",project=\"default\",autosync_enabled=\"true\",repo=\"https://git.example.com/org/config\",dest_server=\"https://kubernetes.default.svc\",dest_namespace=\"web\",sync_status=\"Synced\",health_status=\"Healthy\",operation=\"\"} 1"), "{text}");
         assert!(!text.contains("OutOfSync"), "{text}");
         assert!(text.contains("argocd_app_sync_total{"), "{text}");
-        m.forget_app("apps", "web");
+        m.forget_app("apps", "web", "uid-1");
+        // A pass that was still running for the deleted app brings nothing back.
+        m.set_app_info(info("Synced"), "uid-1");
+        m.count_sync(sync.clone(), "uid-1");
         let text = m.encode();
         assert!(!text.contains("name=\"web\""), "{text}");
+        // An app made again under the same name has a new uid.
+        m.set_app_info(info("Synced"), "uid-2");
+        assert!(m.encode().contains("name=\"web\""));
     }
 }

@@ -2,6 +2,11 @@
 //! manager `skiff`, forced, as Argo CD's ServerSideApply does), Namespaces and
 //! CRDs first, each object marked with skiff's tracking annotation.
 
+pub mod operation;
+pub mod options;
+pub mod prune;
+pub mod tasks;
+
 use crate::render::Manifest;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::ApiResource;

@@ -1,0 +1,249 @@
+//! One sync operation, run a step at a time: each phase and wave is applied
+//! once the steps before it are applied and healthy; when a step's objects are
+//! not healthy yet the operation stays Running and the controller comes back.
+//! Nothing is remembered between passes but the operation's phase: where to
+//! go on is read from the cluster (a step whose objects are all in sync and
+//! healthy is done), so a restarted controller resumes in order and never
+//! applies a later wave before an earlier one is healthy.
+
+use super::options::{ObjectOptions, Phase, Propagation, SyncOptions};
+use super::prune::{self, Verdict};
+use super::tasks::{self, Task};
+use super::{apply_one, Kinds, Planned};
+use crate::diff::ResourceSync;
+use crate::health::{self, Health};
+use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
+use kube::core::ApiResource;
+use kube::Client;
+use serde_json::Value;
+
+/// One rendered object with what the comparison found.
+pub struct Compared {
+    pub planned: Planned,
+    pub options: ObjectOptions,
+    pub state: ResourceSync,
+    pub live: Option<Value>,
+}
+
+/// A live object the app had that the render no longer holds.
+pub struct Extraneous {
+    pub resource: ApiResource,
+    pub namespace: String,
+    pub name: String,
+    pub live: Value,
+    pub verdict: Verdict,
+}
+
+/// What happened to one object, in Argo CD's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Synced, SyncFailed, Pruned or PruneSkipped.
+    pub status: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Every step applied and healthy, prunes done.
+    Done,
+    /// Waiting for these objects to become healthy before the next step.
+    Waiting(String),
+    /// An object failed to apply or to be deleted.
+    Failed(String),
+}
+
+pub struct Report {
+    pub progress: Progress,
+    pub outcomes: Vec<Outcome>,
+}
+
+fn outcome(p: &Planned, status: &'static str, message: String) -> Outcome {
+    let (group, version) = p.group_version();
+    Outcome {
+        group: group.into(),
+        version: version.into(),
+        kind: p.kind().into(),
+        namespace: p.namespace().into(),
+        name: p.name().into(),
+        status,
+        message,
+    }
+}
+
+fn pruned(e: &Extraneous, status: &'static str, message: String) -> Outcome {
+    Outcome {
+        group: e.resource.group.clone(),
+        version: e.resource.version.clone(),
+        kind: e.resource.kind.clone(),
+        namespace: e.namespace.clone(),
+        name: e.name.clone(),
+        status,
+        message,
+    }
+}
+
+/// Not yet healthy (a suspended object counts as done, as in Argo CD).
+fn unhealthy(items: &[&Compared]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|c| {
+            let health = c
+                .live
+                .as_ref()
+                .map_or(Health::Missing, |l| health::assess(l).health);
+            (!matches!(health, Health::Healthy | Health::Suspended))
+                .then(|| format!("{} {}", c.planned.kind(), c.planned.name()))
+        })
+        .collect()
+}
+
+/// The steps of a sync: (phase, wave, indexes into `compared`), in order.
+pub fn plan_steps(compared: &[Compared]) -> Vec<(Phase, i64, Vec<usize>)> {
+    let mut order: Vec<Task> = compared
+        .iter()
+        .enumerate()
+        .flat_map(|(id, c)| {
+            let object = &c.planned.object;
+            let wave = c.options.wave;
+            c.options.phases().into_iter().map(move |phase| Task {
+                id,
+                object,
+                phase,
+                wave,
+            })
+        })
+        .collect();
+    tasks::order(&mut order);
+    tasks::steps(&order)
+        .into_iter()
+        .map(|step| {
+            (
+                step[0].phase,
+                step[0].wave,
+                step.iter().map(|t| t.id).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Runs the operation as far as it can go in this pass.
+pub async fn run(
+    client: &Client,
+    kinds: &Kinds,
+    compared: &mut [Compared],
+    extraneous: &[Extraneous],
+    app_options: &SyncOptions,
+) -> Report {
+    let mut outcomes = Vec::new();
+    let steps = plan_steps(compared);
+    for (n, (phase, wave, ids)) in steps.iter().enumerate() {
+        for &id in ids {
+            let c = &mut compared[id];
+            if c.state == ResourceSync::Synced {
+                continue;
+            }
+            match apply_one(client, kinds, &c.planned, false).await {
+                Ok(obj) => {
+                    c.state = ResourceSync::Synced;
+                    c.live = Some(obj);
+                    outcomes.push(outcome(&c.planned, "Synced", String::new()));
+                }
+                Err(e) => {
+                    outcomes.push(outcome(&c.planned, "SyncFailed", e.clone()));
+                    let failed = format!(
+                        "{} {} failed to apply: {e}",
+                        c.planned.kind(),
+                        c.planned.name()
+                    );
+                    return Report {
+                        progress: Progress::Failed(failed),
+                        outcomes,
+                    };
+                }
+            }
+            if c.planned.kind() == "CustomResourceDefinition" {
+                let _ = kinds.refresh(client).await;
+            }
+        }
+        let last = n + 1 == steps.len();
+        if !last {
+            let items: Vec<&Compared> = ids.iter().map(|&id| &compared[id]).collect();
+            let waiting = unhealthy(&items);
+            if !waiting.is_empty() {
+                let message = format!(
+                    "waiting for healthy state of {} ({} wave {wave})",
+                    waiting.join(", "),
+                    phase.as_str(),
+                );
+                return Report {
+                    progress: Progress::Waiting(message),
+                    outcomes,
+                };
+            }
+        }
+    }
+    // Prunes: higher waves first, PruneLast ones once everything is healthy.
+    let mut prunes: Vec<(usize, i64, bool)> = Vec::new();
+    for (i, e) in extraneous.iter().enumerate() {
+        match &e.verdict {
+            Verdict::Prune { wave, last } => prunes.push((i, *wave, *last)),
+            Verdict::Keep(why) => outcomes.push(pruned(e, "PruneSkipped", why.clone())),
+            Verdict::NotOurs => {}
+        }
+    }
+    prune::order(&mut prunes);
+    let propagation = match app_options.prune_propagation {
+        Some(Propagation::Background) => PropagationPolicy::Background,
+        Some(Propagation::Orphan) => PropagationPolicy::Orphan,
+        // Argo CD's default.
+        Some(Propagation::Foreground) | None => PropagationPolicy::Foreground,
+    };
+    for &(i, _, last) in &prunes {
+        let e = &extraneous[i];
+        if last {
+            let all: Vec<&Compared> = compared.iter().collect();
+            let waiting = unhealthy(&all);
+            if !waiting.is_empty() {
+                return Report {
+                    progress: Progress::Waiting(format!(
+                        "waiting for healthy state of {} before pruning last",
+                        waiting.join(", ")
+                    )),
+                    outcomes,
+                };
+            }
+        }
+        let api: Api<DynamicObject> = if e.namespace.is_empty() {
+            Api::all_with(client.clone(), &e.resource)
+        } else {
+            Api::namespaced_with(client.clone(), &e.namespace, &e.resource)
+        };
+        let params = DeleteParams {
+            propagation_policy: Some(propagation.clone()),
+            ..DeleteParams::default()
+        };
+        match api.delete(&e.name, &params).await {
+            Ok(_) => outcomes.push(pruned(e, "Pruned", "pruned".into())),
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                outcomes.push(pruned(e, "Pruned", "already gone".into()))
+            }
+            Err(err) => {
+                let message = format!("deleting {} {}: {err}", e.resource.kind, e.name);
+                outcomes.push(pruned(e, "SyncFailed", message.clone()));
+                return Report {
+                    progress: Progress::Failed(message),
+                    outcomes,
+                };
+            }
+        }
+    }
+    Report {
+        progress: Progress::Done,
+        outcomes,
+    }
+}

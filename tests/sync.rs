@@ -1,0 +1,313 @@
+//! The sync engine end to end: waves wait for health, annotations are read
+//! under both `skiff.dev/` and `argocd.argoproj.io/`, and prune deletes only
+//! what left git, only the app's own objects, and never after a failure.
+
+mod support;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+use skiff::application::Application;
+use support::*;
+
+fn cm(name: &str, annotations: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata:\n  k: v\n")
+}
+
+const DB: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: db
+  annotations:
+    argocd.argoproj.io/sync-wave: \"-1\"
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: postgres:17
+";
+
+/// Starts the controller; returns the Applications API and its cache dir.
+async fn controller(c: &Cluster) -> (Api<Application>, tempfile::TempDir) {
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let (_listen, cache) = start_controller(&c.client, "skiff-system", 1);
+    (Api::namespaced(c.client.clone(), "apps"), cache)
+}
+
+/// An automated app on a new repository holding `files`, deployed to namespace `name`.
+async fn app(
+    c: &Cluster,
+    apps: &Api<Application>,
+    name: &str,
+    automated: Value,
+    files: &[(&str, Option<&str>)],
+) -> (Upstream, Api<ConfigMap>) {
+    let up = Upstream::new();
+    up.commit(files, "first");
+    let mut a = application(name, &up.url(), "app", name, true);
+    a.spec.sync_policy.as_mut().unwrap().automated =
+        Some(serde_json::from_value(automated).unwrap());
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    (up, Api::namespaced(c.client.clone(), name))
+}
+
+/// Waits until the app's status passes `check`; shows the last status when it never does.
+async fn status_where(
+    apps: &Api<Application>,
+    name: &str,
+    what: &str,
+    secs: u64,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let s = app_status(apps, name).await;
+        if check(&s) {
+            return s;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs}s waiting until {what}; status: {s:#}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn exists(cms: &Api<ConfigMap>, name: &str) -> bool {
+    cms.get_opt(name).await.unwrap().is_some()
+}
+
+fn results(status: &Value) -> Vec<(String, String)> {
+    status["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_starts_when_the_one_before_is_healthy() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to make the Deployment ready");
+        return;
+    };
+    let after = cm("after", "skiff.dev/sync-wave: \"1\"");
+    let (apps, _cache) = controller(&c).await;
+    let (_up, cms) = app(
+        &c,
+        &apps,
+        "waves",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/db.yaml", Some(DB)),
+            ("app/after.yaml", Some(&after)),
+            ("app/first.yaml", Some(&cm("first", ""))),
+        ],
+    )
+    .await;
+    let waiting = status_where(
+        &apps,
+        "waves",
+        "the operation waits for the Deployment",
+        30,
+        |s| s["operationState"]["phase"] == "Running",
+    )
+    .await;
+    let message = waiting["operationState"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Deployment db") && message.contains("wave -1"),
+        "{message}"
+    );
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "waves");
+    assert!(
+        deployments.get_opt("db").await.unwrap().is_some(),
+        "wave -1 is applied"
+    );
+    // Two more passes: wave 0 and 1 still wait.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        !exists(&cms, "first").await && !exists(&cms, "after").await,
+        "later waves wait"
+    );
+    server.set_deployment_ready("waves", "db").unwrap();
+    let done = status_where(&apps, "waves", "the operation finishes", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert!(exists(&cms, "first").await && exists(&cms, "after").await);
+    assert_eq!(done["sync"]["status"], "Synced");
+    assert_eq!(done["health"]["status"], "Healthy");
+    let names: Vec<String> = results(&done).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["db", "first", "after"],
+        "results in the order applied"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_only_what_left_git_and_only_the_apps_own() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "prune",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/keep.yaml", Some(&cm("keep", ""))),
+            ("app/gone.yaml", Some(&cm("gone", ""))),
+            (
+                "app/stays.yaml",
+                Some(&cm("stays", "argocd.argoproj.io/sync-options: Prune=false")),
+            ),
+            ("app/adopted.yaml", Some(&cm("adopted", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "prune", "all four are synced", 30, |s| {
+        s["sync"]["status"] == "Synced" && s["resources"].as_array().is_some_and(|r| r.len() == 4)
+    })
+    .await;
+    // Another owner takes one over: its tracking annotation no longer names this app.
+    let patch = json!({"metadata": {"annotations": {"skiff.dev/tracking-id": "apps_other:/ConfigMap:prune/adopted"}}});
+    cms.patch("adopted", &PatchParams::apply("someone-else").force(), &Patch::Apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "adopted", "annotations": patch["metadata"]["annotations"]}})))
+        .await
+        .unwrap();
+    // A render error first: nothing may be pruned because of it.
+    up.commit(
+        &[
+            ("app/gone.yaml", None),
+            ("app/stays.yaml", None),
+            ("app/adopted.yaml", None),
+            ("app/bad.yaml", Some("kind: [unclosed\n")),
+        ],
+        "broken",
+    );
+    status_where(&apps, "prune", "the render error is reported", 30, |s| {
+        s["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    })
+    .await;
+    assert!(exists(&cms, "gone").await, "a failed render prunes nothing");
+    up.commit(&[("app/bad.yaml", None)], "fixed");
+    let done = status_where(&apps, "prune", "gone is pruned", 30, |s| {
+        results(s).contains(&("gone".into(), "Pruned".into()))
+    })
+    .await;
+    assert!(!exists(&cms, "gone").await);
+    assert!(exists(&cms, "keep").await);
+    assert!(exists(&cms, "stays").await, "Prune=false keeps it");
+    assert!(
+        exists(&cms, "adopted").await,
+        "another owner's object is not pruned"
+    );
+    assert!(results(&done).contains(&("stays".into(), "PruneSkipped".into())));
+    let stays = done["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "stays")
+        .unwrap();
+    assert_eq!(stays["requiresPruning"], true);
+    assert!(!done["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "adopted"));
+    assert_eq!(
+        done["sync"]["status"], "OutOfSync",
+        "a kept extraneous object is a difference"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_render_prunes_only_with_allow_empty_and_prune_off_only_reports() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "empty",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/a.yaml", Some(&cm("a", ""))),
+            ("app/README.md", Some("not a manifest\n")),
+        ],
+    )
+    .await;
+    status_where(&apps, "empty", "a is synced", 30, |s| {
+        s["sync"]["status"] == "Synced"
+    })
+    .await;
+    up.commit(&[("app/a.yaml", None)], "empty");
+    let refused = status_where(&apps, "empty", "the empty sync is refused", 30, |s| {
+        s["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "SyncError" && c["message"].as_str().unwrap().contains("allowEmpty")
+            })
+        })
+    })
+    .await;
+    assert!(exists(&cms, "a").await, "{refused}");
+    let allow = json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true, "allowEmpty": true}}}});
+    apps.patch("empty", &PatchParams::default(), &Patch::Merge(&allow))
+        .await
+        .unwrap();
+    eventually("a is pruned", 30, || {
+        let cms = cms.clone();
+        async move { (!exists(&cms, "a").await).then_some(()) }
+    })
+    .await;
+
+    // With prune off, an object that left git is reported and left alone,
+    // and automated sync does not loop on it.
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "noprune",
+        json!({"prune": false, "selfHeal": true}),
+        &[
+            ("app/a.yaml", Some(&cm("a", ""))),
+            ("app/b.yaml", Some(&cm("b", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "noprune", "both are synced", 30, |s| {
+        s["sync"]["status"] == "Synced"
+    })
+    .await;
+    up.commit(&[("app/b.yaml", None)], "drop b");
+    let s = status_where(&apps, "noprune", "b requires pruning", 30, |s| {
+        s["resources"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["name"] == "b" && r["requiresPruning"] == true)
+        })
+    })
+    .await;
+    assert_eq!(s["sync"]["status"], "OutOfSync");
+    let history = s["history"].as_array().map_or(0, Vec::len);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let later = app_status(&apps, "noprune").await;
+    assert!(exists(&cms, "b").await);
+    assert_eq!(
+        later["history"].as_array().map_or(0, Vec::len),
+        history,
+        "no sync loop"
+    );
+}
