@@ -352,6 +352,12 @@ pub struct ResourceResult {
     pub status: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// For a hook: the phase it ran in (PreSync, Sync, PostSync, SyncFail).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hook_type: String,
+    /// For a hook: Running, Succeeded or Failed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hook_phase: String,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -311,3 +311,135 @@ async fn an_empty_render_prunes_only_with_allow_empty_and_prune_off_only_reports
         "no sync loop"
     );
 }
+
+fn job(name: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+  annotations: {{{annotations}}}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: run
+        image: busybox:1.37
+        command: [\"true\"]
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_run_in_their_phase_and_follow_their_delete_policy() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to finish Jobs");
+        return;
+    };
+    let (apps, _cache) = controller(&c).await;
+    let migrate = job(
+        "migrate",
+        "argocd.argoproj.io/hook: PreSync, argocd.argoproj.io/hook-delete-policy: HookSucceeded",
+    );
+    let notify = cm("notify", "skiff.dev/hook: PostSync");
+    let (_up, cms) = app(
+        &c,
+        &apps,
+        "hooks",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/migrate.yaml", Some(&migrate)),
+            ("app/config.yaml", Some(&cm("config", ""))),
+            ("app/notify.yaml", Some(&notify)),
+        ],
+    )
+    .await;
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(c.client.clone(), "hooks");
+    let waiting = status_where(&apps, "hooks", "the PreSync hook runs", 30, |s| {
+        s["operationState"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Job migrate") && m.contains("PreSync"))
+    })
+    .await;
+    assert!(jobs.get_opt("migrate").await.unwrap().is_some());
+    assert!(
+        !exists(&cms, "config").await,
+        "Sync waits for PreSync: {waiting}"
+    );
+    server.set_job_finished("hooks", "migrate", true).unwrap();
+    let done = status_where(&apps, "hooks", "the operation succeeds", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert!(exists(&cms, "config").await && exists(&cms, "notify").await);
+    assert!(
+        jobs.get_opt("migrate").await.unwrap().is_none(),
+        "HookSucceeded deletes the Job"
+    );
+    let hooks: Vec<(String, String, String)> = done["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["hookType"].is_string())
+        .map(|r| {
+            let t = |k: &str| r[k].as_str().unwrap().to_string();
+            (t("name"), t("hookType"), t("hookPhase"))
+        })
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            ("migrate".into(), "PreSync".into(), "Succeeded".into()),
+            ("notify".into(), "PostSync".into(), "Succeeded".into())
+        ]
+    );
+    let listed: Vec<&str> = done["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["config"], "hooks are not the app's resources");
+    assert_eq!(done["sync"]["status"], "Synced");
+
+    // A failing PreSync hook fails the operation, nothing of Sync is
+    // applied, and the SyncFail hook runs.
+    let (_up, cms) = app(
+        &c,
+        &apps,
+        "hookfail",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            (
+                "app/migrate.yaml",
+                Some(&job("migrate", "skiff.dev/hook: PreSync")),
+            ),
+            ("app/config.yaml", Some(&cm("config", ""))),
+            (
+                "app/cleanup.yaml",
+                Some(&cm("cleanup", "skiff.dev/hook: SyncFail")),
+            ),
+        ],
+    )
+    .await;
+    status_where(&apps, "hookfail", "the hook runs", 30, |s| {
+        s["operationState"]["phase"] == "Running"
+    })
+    .await;
+    server
+        .set_job_finished("hookfail", "migrate", false)
+        .unwrap();
+    let failed = status_where(&apps, "hookfail", "the operation fails", 30, |s| {
+        s["operationState"]["phase"] == "Failed"
+    })
+    .await;
+    let message = failed["operationState"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("PreSync hook Job migrate failed"),
+        "{message}"
+    );
+    assert!(!exists(&cms, "config").await);
+    assert!(exists(&cms, "cleanup").await, "the SyncFail hook ran");
+}

@@ -624,36 +624,34 @@ impl SyncRun<'_> {
                 .await
                 .map_err(|e| stop("SyncError", format!("creating namespace {ns}: {e}")))?;
         }
-        let report =
-            operation::run(&ctx.client, &ctx.kinds, compared, extraneous, self.options).await;
         // Results of earlier passes of this operation, updated by this one's.
         let mut results: Vec<ResourceResult> = self
             .running
             .and_then(|o| o.sync_result.as_ref())
             .map(|r| r.resources.clone())
             .unwrap_or_default();
+        let report = operation::run(
+            &ctx.client,
+            &ctx.kinds,
+            compared,
+            extraneous,
+            self.options,
+            &results,
+        )
+        .await;
         for o in report.outcomes {
             if o.status == "Pruned" {
                 extraneous.retain(|e| {
-                    (
-                        e.resource.kind.as_str(),
-                        e.namespace.as_str(),
-                        e.name.as_str(),
-                    ) != (o.kind.as_str(), o.namespace.as_str(), o.name.as_str())
+                    (&e.resource.kind, &e.namespace, &e.name) != (&o.kind, &o.namespace, &o.name)
                 });
             }
+            let (hook_type, hook_phase) = o
+                .hook
+                .map(|(t, p)| (t.as_str().to_string(), p.as_str().to_string()))
+                .unwrap_or_default();
             results.retain(|r| {
-                (
-                    r.group.as_str(),
-                    r.kind.as_str(),
-                    r.namespace.as_str(),
-                    r.name.as_str(),
-                ) != (
-                    o.group.as_str(),
-                    o.kind.as_str(),
-                    o.namespace.as_str(),
-                    o.name.as_str(),
-                )
+                (&r.group, &r.kind, &r.namespace, &r.name, &r.hook_type)
+                    != (&o.group, &o.kind, &o.namespace, &o.name, &hook_type)
             });
             results.push(ResourceResult {
                 group: o.group,
@@ -663,6 +661,8 @@ impl SyncRun<'_> {
                 name: o.name,
                 status: o.status.into(),
                 message: o.message,
+                hook_type,
+                hook_phase,
             });
         }
         let (phase, message) = match &report.progress {

@@ -2,6 +2,7 @@
 //! manager `skiff`, forced, as Argo CD's ServerSideApply does), Namespaces and
 //! CRDs first, each object marked with skiff's tracking annotation.
 
+pub mod hooks;
 pub mod operation;
 pub mod options;
 pub mod prune;

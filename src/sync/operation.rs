@@ -6,10 +6,12 @@
 //! healthy is done), so a restarted controller resumes in order and never
 //! applies a later wave before an earlier one is healthy.
 
+use super::hooks::{self, HookPhase};
 use super::options::{ObjectOptions, Phase, Propagation, SyncOptions};
 use super::prune::{self, Verdict};
 use super::tasks::{self, Task};
 use super::{apply_one, Kinds, Planned};
+use crate::application::ResourceResult;
 use crate::diff::ResourceSync;
 use crate::health::{self, Health};
 use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
@@ -45,6 +47,8 @@ pub struct Outcome {
     /// Synced, SyncFailed, Pruned or PruneSkipped.
     pub status: &'static str,
     pub message: String,
+    /// For a hook: the phase it runs in and how far it got.
+    pub hook: Option<(Phase, HookPhase)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +76,7 @@ fn outcome(p: &Planned, status: &'static str, message: String) -> Outcome {
         name: p.name().into(),
         status,
         message,
+        hook: None,
     }
 }
 
@@ -84,6 +89,7 @@ fn pruned(e: &Extraneous, status: &'static str, message: String) -> Outcome {
         name: e.name.clone(),
         status,
         message,
+        hook: None,
     }
 }
 
@@ -131,19 +137,71 @@ pub fn plan_steps(compared: &[Compared]) -> Vec<(Phase, i64, Vec<usize>)> {
         .collect()
 }
 
-/// Runs the operation as far as it can go in this pass.
+/// How far a hook got in this operation, from the results of its earlier passes.
+fn hook_before(previous: &[ResourceResult], c: &Compared, phase: Phase) -> Option<HookPhase> {
+    let p = &c.planned;
+    previous
+        .iter()
+        .find(|r| {
+            r.hook_type == phase.as_str()
+                && r.kind == p.kind()
+                && r.namespace == p.namespace()
+                && r.name == p.name()
+        })
+        .and_then(|r| HookPhase::parse(&r.hook_phase))
+}
+
+/// Runs the operation as far as it can go in this pass. `previous` holds the
+/// results of its earlier passes (empty for a new operation).
 pub async fn run(
     client: &Client,
     kinds: &Kinds,
     compared: &mut [Compared],
     extraneous: &[Extraneous],
     app_options: &SyncOptions,
+    previous: &[ResourceResult],
 ) -> Report {
     let mut outcomes = Vec::new();
     let steps = plan_steps(compared);
-    for (n, (phase, wave, ids)) in steps.iter().enumerate() {
+    let mut failure = None;
+    'steps: for (n, (phase, wave, ids)) in steps.iter().enumerate() {
+        if *phase == Phase::SyncFail {
+            continue;
+        }
+        let mut waiting = Vec::new();
         for &id in ids {
             let c = &mut compared[id];
+            if !c.options.hook.is_empty() {
+                let before = hook_before(previous, c, *phase);
+                let was_running = before == Some(HookPhase::Running);
+                let fresh = before.is_none() || was_running;
+                let now = hooks::advance(client, kinds, c, before).await;
+                if fresh {
+                    let mut o = outcome(&c.planned, "Synced", String::new());
+                    if let HookPhase::Failed(m) = &now {
+                        o.status = "SyncFailed";
+                        o.message = m.clone();
+                    }
+                    o.hook = Some((*phase, now.clone()));
+                    outcomes.push(o);
+                }
+                match now {
+                    HookPhase::Running => {
+                        waiting.push(format!("{} {}", c.planned.kind(), c.planned.name()))
+                    }
+                    HookPhase::Failed(m) => {
+                        failure = Some(format!(
+                            "{} hook {} {} failed: {m}",
+                            phase.as_str(),
+                            c.planned.kind(),
+                            c.planned.name()
+                        ));
+                        break 'steps;
+                    }
+                    HookPhase::Succeeded => {}
+                }
+                continue;
+            }
             if c.state == ResourceSync::Synced {
                 continue;
             }
@@ -155,37 +213,64 @@ pub async fn run(
                 }
                 Err(e) => {
                     outcomes.push(outcome(&c.planned, "SyncFailed", e.clone()));
-                    let failed = format!(
+                    failure = Some(format!(
                         "{} {} failed to apply: {e}",
                         c.planned.kind(),
                         c.planned.name()
-                    );
-                    return Report {
-                        progress: Progress::Failed(failed),
-                        outcomes,
-                    };
+                    ));
+                    break 'steps;
                 }
             }
             if c.planned.kind() == "CustomResourceDefinition" {
                 let _ = kinds.refresh(client).await;
             }
         }
-        let last = n + 1 == steps.len();
+        // Hooks end before the next step; ordinary objects must be healthy
+        // too, except in the last step.
+        let last =
+            n + 1 == steps.len() || steps[n + 1..].iter().all(|(p, _, _)| *p == Phase::SyncFail);
         if !last {
-            let items: Vec<&Compared> = ids.iter().map(|&id| &compared[id]).collect();
-            let waiting = unhealthy(&items);
-            if !waiting.is_empty() {
-                let message = format!(
-                    "waiting for healthy state of {} ({} wave {wave})",
-                    waiting.join(", "),
-                    phase.as_str(),
-                );
-                return Report {
-                    progress: Progress::Waiting(message),
-                    outcomes,
-                };
+            let items: Vec<&Compared> = ids
+                .iter()
+                .map(|&id| &compared[id])
+                .filter(|c| c.options.hook.is_empty())
+                .collect();
+            waiting.extend(unhealthy(&items));
+        }
+        if !waiting.is_empty() {
+            let message = format!(
+                "waiting for {} ({} wave {wave})",
+                waiting.join(", "),
+                phase.as_str(),
+            );
+            return Report {
+                progress: Progress::Waiting(message),
+                outcomes,
+            };
+        }
+    }
+    if let Some(failure) = failure {
+        // SyncFail hooks are started and left to run; the operation has failed.
+        for (phase, _, ids) in steps.iter().filter(|(p, _, _)| *p == Phase::SyncFail) {
+            for &id in ids {
+                let c = &mut compared[id];
+                if hook_before(previous, c, *phase).is_some() {
+                    continue;
+                }
+                let now = hooks::advance(client, kinds, c, None).await;
+                let mut o = outcome(&c.planned, "Synced", String::new());
+                if let HookPhase::Failed(m) = &now {
+                    o.status = "SyncFailed";
+                    o.message = m.clone();
+                }
+                o.hook = Some((*phase, now));
+                outcomes.push(o);
             }
         }
+        return Report {
+            progress: Progress::Failed(failure),
+            outcomes,
+        };
     }
     // Prunes: higher waves first, PruneLast ones once everything is healthy.
     let mut prunes: Vec<(usize, i64, bool)> = Vec::new();
