@@ -442,4 +442,84 @@ async fn hooks_run_in_their_phase_and_follow_their_delete_policy() {
     );
     assert!(!exists(&cms, "config").await);
     assert!(exists(&cms, "cleanup").await, "the SyncFail hook ran");
+    let told = events_of(&c, "hookfail").await;
+    assert!(
+        told.iter()
+            .any(|(r, n)| r == "HookFailed" && n.starts_with("hook Job migrate failed")),
+        "{told:?}"
+    );
+    assert!(told.iter().any(|(r, _)| r == "OperationFailed"), "{told:?}");
+}
+
+/// The reasons and notes of the events about Application `name`, oldest first.
+async fn events_of(c: &Cluster, name: &str) -> Vec<(String, String)> {
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(c.client.clone(), "apps");
+    let mut list: Vec<_> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .collect();
+    list.sort_by_key(|e| e.event_time.clone().map(|t| t.0));
+    list.into_iter()
+        .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tell_of_syncs_prunes_and_healed_drift() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "told",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/a.yaml", Some(&cm("a", ""))),
+            ("app/b.yaml", Some(&cm("b", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "told", "the first sync succeeds", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    // Someone edits a: skiff puts it back and says so.
+    let edit = json!({"data": {"k": "edited"}});
+    cms.patch("a", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": edit["data"]})))
+        .await
+        .unwrap();
+    eventually("a is healed", 30, || {
+        let cms = cms.clone();
+        async move {
+            let a = cms.get("a").await.ok()?;
+            (a.data?.get("k").map(String::as_str) == Some("v")).then_some(())
+        }
+    })
+    .await;
+    up.commit(&[("app/b.yaml", None)], "drop b");
+    let told = eventually("the prune is told", 30, || {
+        let c = &c;
+        async move {
+            let told = events_of(c, "told").await;
+            told.iter().any(|(r, _)| r == "Pruned").then_some(told)
+        }
+    })
+    .await;
+    let reasons: Vec<&str> = told.iter().map(|(r, _)| r.as_str()).collect();
+    assert!(
+        reasons.contains(&"OperationStarted") && reasons.contains(&"OperationCompleted"),
+        "{told:?}"
+    );
+    let healed = told
+        .iter()
+        .find(|(r, _)| r == "DriftHealed")
+        .unwrap_or_else(|| panic!("{told:?}"));
+    assert_eq!(healed.1, "reverted drift of ConfigMap a");
+    let pruned = told.iter().find(|(r, _)| r == "Pruned").unwrap();
+    assert_eq!(pruned.1, "pruned ConfigMap b");
 }

@@ -2,6 +2,10 @@
 //! fetch (source) → render → compare (diff) → apply (sync) → health — then
 //! writes the status. `reconcile` is plumbing; the steps live in their stages.
 
+mod events;
+
+use events::Told;
+
 use crate::application::{
     Application, ApplicationCondition, ApplicationStatus, HealthStatus, OperationState,
     ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, LOCAL_NAME,
@@ -13,6 +17,7 @@ use crate::metrics::{repo_label, AppInfo, Metrics, SyncLabels};
 use crate::render;
 use crate::source::creds::{credentials_for, SECRET_TYPE_LABELS};
 use crate::source::git::RepoCache;
+use crate::sync::hooks::HookPhase;
 use crate::sync::operation::{self, Compared, Extraneous, Progress};
 use crate::sync::options::{ObjectOptions, Scope, SyncOptions};
 use crate::sync::{self, prune, Kinds};
@@ -47,6 +52,7 @@ pub struct Config {
 /// The handles every reconcile shares.
 pub struct Context {
     pub client: Client,
+    pub events: events::Events,
     pub repos: RepoCache,
     pub kinds: Kinds,
     pub metrics: Arc<Metrics>,
@@ -67,6 +73,7 @@ impl Context {
         Context {
             repos: RepoCache::new(&config.cache_dir, Some(observer)),
             kinds: Kinds::default(),
+            events: events::Events::new(client.clone()),
             client,
             metrics,
             config,
@@ -505,6 +512,14 @@ async fn compare_and_sync(
         automated.is_some_and(|a| attempted.is_none_or(|o| a.self_heal && o.phase == "Succeeded"));
     let mut extraneous: Vec<Extraneous> = extraneous.into_iter().map(|(e, _)| e).collect();
     if running.is_some() || (actionable && (auto || manual_sync.is_some())) {
+        // A repeat of a successful automated sync of this revision is self-heal.
+        let trigger = if manual_sync.is_some() && running.is_none() {
+            Trigger::Manual
+        } else if attempted.is_some_and(|o| o.phase == "Succeeded") {
+            Trigger::SelfHeal
+        } else {
+            Trigger::Automated
+        };
         let operation = SyncRun {
             app,
             ctx,
@@ -512,6 +527,7 @@ async fn compare_and_sync(
             options: &app_options,
             created_namespace,
             running,
+            trigger,
         };
         if let Err(e) = operation.run(&mut compared, &mut extraneous, pass).await {
             pass.errors.push(e);
@@ -520,8 +536,7 @@ async fn compare_and_sync(
     pass.extraneous = extraneous;
 
     // Health and per-resource status.
-    let mut worst = (Health::Healthy, String::new());
-    let mut unhealthy = Vec::new();
+    let mut assessed = Vec::new();
     for c in compared.iter().filter(counted) {
         let p = &c.planned;
         let assessment = match &c.live {
@@ -531,17 +546,6 @@ async fn compare_and_sync(
                 message: String::new(),
             },
         };
-        if assessment.health != Health::Healthy {
-            unhealthy.push(format!(
-                "{} {}: {}",
-                p.kind(),
-                p.name(),
-                assessment.health.as_str()
-            ));
-        }
-        if assessment.health > worst.0 {
-            worst = (assessment.health, assessment.message.clone());
-        }
         let (group, version) = p.group_version();
         pass.resources.push(ResourceStatus {
             group: group.into(),
@@ -552,10 +556,11 @@ async fn compare_and_sync(
             status: c.state.as_str().into(),
             health: Some(HealthStatus {
                 status: assessment.health.as_str().into(),
-                message: assessment.message,
+                message: assessment.message.clone(),
             }),
             requires_pruning: false,
         });
+        assessed.push((format!("{} {}", p.kind(), p.name()), assessment));
     }
     for e in &pass.extraneous {
         pass.resources.push(ResourceStatus {
@@ -569,25 +574,28 @@ async fn compare_and_sync(
             requires_pruning: true,
         });
     }
-    if !unhealthy.is_empty() {
-        worst.1 = unhealthy
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
     pass.synced = compared
         .iter()
         .filter(counted)
         .all(|c| c.state == ResourceSync::Synced)
         && pass.extraneous.iter().all(|e| ignores_extraneous(&e.live));
-    pass.health = Some(worst);
+    let app_health = health::aggregate(&assessed);
+    pass.health = Some((app_health.health, app_health.message));
     Ok(())
+}
+
+/// What started a sync operation.
+#[derive(Clone, Copy, PartialEq)]
+enum Trigger {
+    Manual,
+    Automated,
+    /// Automated, again for a revision already synced: live objects drifted.
+    SelfHeal,
 }
 
 /// One pass of a sync operation for an app.
 struct SyncRun<'a> {
+    trigger: Trigger,
     app: &'a Application,
     ctx: &'a Context,
     commit: &'a str,
@@ -598,6 +606,57 @@ struct SyncRun<'a> {
 }
 
 impl SyncRun<'_> {
+    /// Events for what this pass of the operation did.
+    async fn tell(&self, report: &operation::Report) {
+        let (app, events) = (self.app, &self.ctx.events);
+        let name = |o: &operation::Outcome| format!("{} {}", o.kind, o.name);
+        let pruned: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.status == "Pruned")
+            .map(name)
+            .collect();
+        if !pruned.is_empty() {
+            events.tell(app, Told::Pruned { objects: &pruned }).await;
+        }
+        for o in &report.outcomes {
+            if let Some((_, HookPhase::Failed(m))) = &o.hook {
+                let hook = name(o);
+                let told = Told::HookFailed {
+                    hook: &hook,
+                    message: m,
+                };
+                events.tell(app, told).await;
+            }
+        }
+        let revision = self.commit;
+        match &report.progress {
+            Progress::Done => {
+                if self.trigger == Trigger::SelfHeal {
+                    let healed: Vec<String> = report
+                        .outcomes
+                        .iter()
+                        .filter(|o| o.status == "Synced" && o.hook.is_none())
+                        .map(name)
+                        .collect();
+                    if !healed.is_empty() {
+                        events
+                            .tell(app, Told::DriftHealed { objects: &healed })
+                            .await;
+                    }
+                }
+                events
+                    .tell(app, Told::OperationSucceeded { revision })
+                    .await;
+            }
+            Progress::Failed(message) => {
+                let told = Told::OperationFailed { revision, message };
+                events.tell(app, told).await;
+            }
+            Progress::Waiting(_) => {}
+        }
+    }
+
     /// Runs the operation as far as it goes now and records it in `pass`;
     /// what it pruned leaves `extraneous`.
     async fn run(
@@ -630,6 +689,14 @@ impl SyncRun<'_> {
             .and_then(|o| o.sync_result.as_ref())
             .map(|r| r.resources.clone())
             .unwrap_or_default();
+        if self.running.is_none() {
+            let automated = self.trigger != Trigger::Manual;
+            let started = Told::OperationStarted {
+                revision: self.commit,
+                automated,
+            };
+            ctx.events.tell(app, started).await;
+        }
         let report = operation::run(
             &ctx.client,
             &ctx.kinds,
@@ -639,6 +706,7 @@ impl SyncRun<'_> {
             &results,
         )
         .await;
+        self.tell(&report).await;
         for o in report.outcomes {
             if o.status == "Pruned" {
                 extraneous.retain(|e| {
