@@ -523,3 +523,94 @@ async fn events_tell_of_syncs_prunes_and_healed_drift() {
     let pruned = told.iter().find(|(r, _)| r == "Pruned").unwrap();
     assert_eq!(pruned.1, "pruned ConfigMap b");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignored_differences_are_not_drift_and_are_not_undone() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let up = Upstream::new();
+    let web = DB
+        .replace("name: db", "name: web")
+        .replace("argocd.argoproj.io/sync-wave: \"-1\"", "note: web");
+    up.commit(&[("app/web.yaml", Some(&web))], "first");
+    let mut a = application("ignore", &up.url(), "app", "ignore", true);
+    a.spec.ignore_differences = vec![serde_json::from_value(
+        json!({"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}),
+    )
+    .unwrap()];
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "ignore");
+    eventually("web is applied", 30, || {
+        let d = deployments.clone();
+        async move { d.get_opt("web").await.ok().flatten() }
+    })
+    .await;
+    // An autoscaler (another manager) scales web to 3.
+    let scale = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}});
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("hpa-controller").force(),
+            &Patch::Apply(&scale),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let s = app_status(&apps, "ignore").await;
+    assert_eq!(s["sync"]["status"], "Synced", "{s:#}");
+    let live = deployments.get("web").await.unwrap();
+    assert_eq!(
+        live.spec.unwrap().replicas,
+        Some(3),
+        "the ignored field is not undone"
+    );
+    // A change to a field that is not ignored is drift, and is healed.
+    let image = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"template": {"spec": {"containers": [{"name": "db", "image": "postgres:18"}]}}}});
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("someone").force(),
+            &Patch::Apply(&image),
+        )
+        .await
+        .unwrap();
+    eventually("the image is healed", 30, || {
+        let d = deployments.clone();
+        async move {
+            let live = d.get("web").await.ok()?;
+            let spec = live.spec?;
+            let image = spec.template.spec?.containers[0].image.clone()?;
+            (image == "postgres:17" && spec.replicas == Some(3)).then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_ignore_rule_is_an_invalid_spec_and_applies_nothing() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    let mut a = application("badignore", &up.url(), "app", "badignore", true);
+    a.spec.ignore_differences = vec![serde_json::from_value(
+        json!({"kind": "ConfigMap", "jqPathExpressions": [".data | select("]}),
+    )
+    .unwrap()];
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    let s = status_where(&apps, "badignore", "the rule is reported", 30, |s| {
+        s["conditions"].as_array().is_some_and(|c| !c.is_empty())
+    })
+    .await;
+    let condition = &s["conditions"][0];
+    assert_eq!(condition["type"], "InvalidSpecError");
+    assert!(
+        condition["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("spec.ignoreDifferences[0].jqPathExpressions[0]"),
+        "{condition}"
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "badignore");
+    assert!(cms.get_opt("a").await.map(|o| o.is_none()).unwrap_or(true));
+}

@@ -11,6 +11,7 @@ use crate::application::{
     ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, LOCAL_NAME,
     LOCAL_SERVER,
 };
+use crate::diff::ignore::Ignore;
 use crate::diff::{self, ResourceSync};
 use crate::health::{self, Health};
 use crate::metrics::{repo_label, AppInfo, Metrics, SyncLabels};
@@ -433,9 +434,12 @@ async fn compare_and_sync(
     })?;
     let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
 
+    let ignore =
+        Ignore::compile(&spec.ignore_differences).map_err(|e| stop("InvalidSpecError", e))?;
+
     // Diff.
     let mut compared = Vec::with_capacity(planned.len());
-    for p in planned {
+    for mut p in planned {
         let options = ObjectOptions::of(&p.object).map_err(|e| {
             stop(
                 "ComparisonError",
@@ -451,6 +455,12 @@ async fn compare_and_sync(
                 format!("reading {} {}: {e}", p.kind(), p.name()),
             )
         })?;
+        // Ignored fields keep their live values, in the comparison and when applied.
+        let mut ignored = Vec::new();
+        if let Some(live) = &live {
+            ignore.keep_live(&mut p.manifest.object, live);
+            ignored = ignore.paths(live, &p.object);
+        }
         let predicted = match &live {
             Some(_) => sync::apply_one(&ctx.client, &ctx.kinds, &p, true)
                 .await
@@ -458,7 +468,7 @@ async fn compare_and_sync(
             None => None,
         };
         compared.push(Compared {
-            state: diff::compare(live.as_ref(), predicted.as_ref()),
+            state: diff::compare(live.as_ref(), predicted.as_ref(), &ignored),
             planned: p,
             options,
             live,

@@ -2,6 +2,8 @@
 //! prediction comes from a server-side-apply dry run, so server defaults and
 //! fields other managers own are not differences.
 
+pub mod ignore;
+
 use serde_json::Value;
 
 /// Per-resource comparison result, in Argo CD's words.
@@ -22,9 +24,13 @@ impl ResourceSync {
     }
 }
 
-/// The object without what the server changes on every write.
-fn comparable(obj: &Value) -> Value {
+/// The object without what the server changes on every write and without
+/// the fields `ignoreDifferences` names.
+fn comparable(obj: &Value, ignored: &[Vec<ignore::Seg>]) -> Value {
     let mut v = obj.clone();
+    for path in ignored {
+        ignore::remove(&mut v, path);
+    }
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -43,12 +49,19 @@ fn comparable(obj: &Value) -> Value {
     v
 }
 
-/// Compares the live object with the dry-run prediction of applying the rendered one.
-pub fn compare(live: Option<&Value>, predicted: Option<&Value>) -> ResourceSync {
+/// Compares the live object with the dry-run prediction of applying the
+/// rendered one, leaving out the `ignored` fields.
+pub fn compare(
+    live: Option<&Value>,
+    predicted: Option<&Value>,
+    ignored: &[Vec<ignore::Seg>],
+) -> ResourceSync {
     match (live, predicted) {
         (None, _) => ResourceSync::Missing,
         (Some(_), None) => ResourceSync::OutOfSync,
-        (Some(l), Some(p)) if comparable(l) == comparable(p) => ResourceSync::Synced,
+        (Some(l), Some(p)) if comparable(l, ignored) == comparable(p, ignored) => {
+            ResourceSync::Synced
+        }
         _ => ResourceSync::OutOfSync,
     }
 }
@@ -63,11 +76,19 @@ mod tests {
         let live = json!({"metadata": {"name": "a", "resourceVersion": "1", "managedFields": []}, "data": {"k": "v"}, "status": {"x": 1}});
         let same = json!({"metadata": {"name": "a", "resourceVersion": "2"}, "data": {"k": "v"}});
         let changed = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
-        assert_eq!(compare(Some(&live), Some(&same)), ResourceSync::Synced);
+        assert_eq!(compare(Some(&live), Some(&same), &[]), ResourceSync::Synced);
         assert_eq!(
-            compare(Some(&live), Some(&changed)),
+            compare(Some(&live), Some(&changed), &[]),
             ResourceSync::OutOfSync
         );
-        assert_eq!(compare(None, Some(&same)), ResourceSync::Missing);
+        let data_k = [vec![
+            ignore::Seg::Key("data".into()),
+            ignore::Seg::Key("k".into()),
+        ]];
+        assert_eq!(
+            compare(Some(&live), Some(&changed), &data_k),
+            ResourceSync::Synced
+        );
+        assert_eq!(compare(None, Some(&same), &[]), ResourceSync::Missing);
     }
 }
