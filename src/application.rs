@@ -325,6 +325,13 @@ pub struct OperationState {
     pub finished_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<SyncOperationResult>,
+    /// Attempts made again after a failure (syncPolicy.retry).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_count: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]

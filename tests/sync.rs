@@ -614,3 +614,46 @@ async fn a_bad_ignore_rule_is_an_invalid_spec_and_applies_nothing() {
     let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "badignore");
     assert!(cms.get_opt("a").await.map(|o| o.is_none()).unwrap_or(true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_is_retried_with_backoff_up_to_the_limit() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to inject API errors");
+        return;
+    };
+    let (apps, _cache) = controller(&c).await;
+    let retry =
+        json!({"limit": 2, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "2s"}});
+    // One failed apply, then success on the first retry.
+    server.fail_next(Some("PATCH"), Some("configmaps"), 1, 500);
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    let mut a = application("retried", &up.url(), "app", "retried", true);
+    a.spec.sync_policy.as_mut().unwrap().retry =
+        Some(serde_json::from_value(retry.clone()).unwrap());
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    let done = status_where(&apps, "retried", "the retry succeeds", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert_eq!(done["operationState"]["retryCount"], 1, "{done:#}");
+    assert!(
+        done["conditions"].as_array().is_none_or(|c| c.is_empty()),
+        "{done:#}"
+    );
+
+    // Failing every time: the limit ends it.
+    server.fail_next(Some("PATCH"), Some("configmaps"), 100, 500);
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    let mut a = application("exhausted", &up.url(), "app", "exhausted", true);
+    a.spec.sync_policy.as_mut().unwrap().retry = Some(serde_json::from_value(retry).unwrap());
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    let failed = status_where(&apps, "exhausted", "the retries run out", 30, |s| {
+        s["operationState"]["phase"] == "Failed"
+    })
+    .await;
+    assert_eq!(failed["operationState"]["retryCount"], 2, "{failed:#}");
+    assert_eq!(failed["conditions"][0]["type"], "SyncError");
+}

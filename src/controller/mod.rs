@@ -21,7 +21,7 @@ use crate::source::git::RepoCache;
 use crate::sync::hooks::HookPhase;
 use crate::sync::operation::{self, Compared, Extraneous, Progress};
 use crate::sync::options::{ObjectOptions, Scope, SyncOptions};
-use crate::sync::{self, prune, Kinds};
+use crate::sync::{self, prune, retry, Kinds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -542,6 +542,9 @@ async fn compare_and_sync(
         if let Err(e) = operation.run(&mut compared, &mut extraneous, pass).await {
             pass.errors.push(e);
         }
+    } else if let Some(failed) = attempted.filter(|o| o.phase == "Failed") {
+        // The failed sync of this revision stays an error until a new one runs.
+        pass.errors.push(stop("SyncError", failed.message.clone()));
     }
     pass.extraneous = extraneous;
 
@@ -677,6 +680,24 @@ impl SyncRun<'_> {
     ) -> Result<(), Stop> {
         let (app, ctx, spec) = (self.app, self.ctx, &self.app.spec);
         let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
+        let strategy = spec.sync_policy.as_ref().and_then(|p| p.retry.as_ref());
+        let retries = self.running.map_or(0, |o| o.retry_count);
+        // A retry waits out its backoff from the end of the failed attempt.
+        if let Some(failed_at) = self
+            .running
+            .filter(|o| o.retry_count > 0)
+            .and_then(|o| o.finished_at.as_deref())
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        {
+            let wait =
+                retry::backoff(strategy, retries).map_err(|e| stop("InvalidSpecError", e))?;
+            let waited = jiff::Timestamp::now().duration_since(failed_at);
+            let left = jiff::SignedDuration::try_from(wait).unwrap_or_default() - waited;
+            if left.is_positive() {
+                pass.again = Some(Duration::try_from(left).unwrap_or(OPERATION_POLL));
+                return Ok(());
+            }
+        }
         let prunes = extraneous
             .iter()
             .filter(|e| matches!(e.verdict, prune::Verdict::Prune { .. }))
@@ -716,7 +737,11 @@ impl SyncRun<'_> {
             &results,
         )
         .await;
-        self.tell(&report).await;
+        let retrying =
+            matches!(report.progress, Progress::Failed(_)) && retry::allows(strategy, retries);
+        if !retrying {
+            self.tell(&report).await;
+        }
         for o in report.outcomes {
             if o.status == "Pruned" {
                 extraneous.retain(|e| {
@@ -749,10 +774,18 @@ impl SyncRun<'_> {
                 "successfully synced (all tasks run)".to_string(),
             ),
             Progress::Waiting(m) => ("Running", m.clone()),
+            Progress::Failed(m) if retrying => (
+                "Running",
+                format!("retrying (attempt {} failed): {m}", retries + 1),
+            ),
             Progress::Failed(m) => ("Failed", m.clone()),
         };
-        let finished = (phase != "Running").then(now);
-        if phase == "Running" {
+        let finished = (phase != "Running" || retrying).then(now);
+        if retrying {
+            let wait =
+                retry::backoff(strategy, retries + 1).map_err(|e| stop("InvalidSpecError", e))?;
+            pass.again = Some(wait);
+        } else if phase == "Running" {
             pass.again = Some(OPERATION_POLL);
         } else {
             ctx.metrics.count_sync(
@@ -781,6 +814,7 @@ impl SyncRun<'_> {
                 source: Some(spec.source.clone()),
                 resources: results,
             }),
+            retry_count: retries + i64::from(retrying),
         });
         match report.progress {
             Progress::Done => {
@@ -798,6 +832,7 @@ impl SyncRun<'_> {
                 });
                 Ok(())
             }
+            Progress::Failed(_) if retrying => Ok(()),
             Progress::Failed(m) => Err(stop("SyncError", m)),
             Progress::Waiting(_) => Ok(()),
         }

@@ -6,6 +6,7 @@ pub mod hooks;
 pub mod operation;
 pub mod options;
 pub mod prune;
+pub mod retry;
 pub mod tasks;
 
 use crate::render::Manifest;
