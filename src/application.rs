@@ -45,6 +45,10 @@ pub struct ApplicationSpec {
     /// How many entries `status.history` keeps (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_history_limit: Option<i64>,
+    /// Applications (`name`, or `namespace/name`) that must be Synced and
+    /// Healthy before this one syncs (skiff's addition; Argo CD has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 fn default_project() -> String {

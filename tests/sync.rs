@@ -657,3 +657,70 @@ async fn a_failed_sync_is_retried_with_backoff_up_to_the_limit() {
     assert_eq!(failed["operationState"]["retryCount"], 2, "{failed:#}");
     assert_eq!(failed["conditions"][0]["type"], "SyncError");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_waits_for_the_apps_it_depends_on() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to make the Deployment ready");
+        return;
+    };
+    let (apps, _cache) = controller(&c).await;
+    let (_db_repo, _) = app(
+        &c,
+        &apps,
+        "db",
+        json!({"prune": true, "selfHeal": true}),
+        &[("app/db.yaml", Some(DB))],
+    )
+    .await;
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    let mut web = application("web", &up.url(), "app", "web", true);
+    web.spec.depends_on = vec!["db".into()];
+    apps.create(&PostParams::default(), &web).await.unwrap();
+    let held = status_where(&apps, "web", "web is held back", 30, |s| {
+        s["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "DependencyNotReady"))
+    })
+    .await;
+    assert_eq!(
+        held["conditions"][0]["message"],
+        "waiting for apps/db to be Synced and Healthy"
+    );
+    assert_eq!(held["sync"]["status"], "OutOfSync", "it is still compared");
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "web");
+    assert!(!exists(&cms, "a").await);
+    server.set_deployment_ready("db", "db").unwrap();
+    status_where(&apps, "web", "web syncs once db is healthy", 30, |s| {
+        s["sync"]["status"] == "Synced" && s["conditions"].as_array().is_none_or(|c| c.is_empty())
+    })
+    .await;
+    assert!(exists(&cms, "a").await);
+
+    // A cycle and a missing dependency are invalid specs.
+    for (name, deps) in [
+        ("x", vec!["y"]),
+        ("y", vec!["apps/x"]),
+        ("lonely", vec!["nope"]),
+    ] {
+        let mut a = application(name, &up.url(), "app", name, true);
+        a.spec.depends_on = deps.into_iter().map(String::from).collect();
+        apps.create(&PostParams::default(), &a).await.unwrap();
+    }
+    for (name, want) in [
+        ("x", "spec.dependsOn: a cycle: apps/x → apps/y → apps/x"),
+        (
+            "lonely",
+            "spec.dependsOn: application apps/nope does not exist",
+        ),
+    ] {
+        let s = status_where(&apps, name, "the spec error is reported", 30, |s| {
+            s["conditions"].as_array().is_some_and(|c| !c.is_empty())
+        })
+        .await;
+        assert_eq!(s["conditions"][0]["type"], "InvalidSpecError");
+        assert_eq!(s["conditions"][0]["message"], want);
+    }
+}

@@ -2,7 +2,10 @@
 //! fetch (source) → render → compare (diff) → apply (sync) → health — then
 //! writes the status. `reconcile` is plumbing; the steps live in their stages.
 
+mod depends;
 mod events;
+
+use depends::Dependencies;
 
 use events::Told;
 
@@ -39,6 +42,8 @@ pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 /// How soon a running operation (waiting for a wave to become healthy) is looked at again.
 const OPERATION_POLL: Duration = Duration::from_secs(2);
+/// How soon an app held back by its dependencies looks at them again.
+const DEPENDENCY_POLL: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -275,7 +280,10 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
         source: app.spec.source.clone(),
         destination: app.spec.destination.clone(),
     };
-    let comparison_failed = pass.errors.iter().any(|e| e.kind != "SyncError");
+    let comparison_failed = pass
+        .errors
+        .iter()
+        .any(|e| matches!(e.kind, "ComparisonError" | "InvalidSpecError"));
     if comparison_failed {
         status.sync = SyncStatus {
             status: "Unknown".into(),
@@ -362,6 +370,13 @@ async fn compare_and_sync(
     }
     let app_ns = app.namespace().unwrap_or_default();
     let dest_ns = dest.namespace.clone().unwrap_or_default();
+    let dependencies = if spec.depends_on.is_empty() {
+        Dependencies::Ready
+    } else {
+        depends::check(&ctx.client, app)
+            .await
+            .map_err(|e| stop("InvalidSpecError", e))?
+    };
 
     // Source.
     let secrets = repository_secrets(ctx).await.map_err(|e| {
@@ -521,7 +536,18 @@ async fn compare_and_sync(
     let auto =
         automated.is_some_and(|a| attempted.is_none_or(|o| a.self_heal && o.phase == "Succeeded"));
     let mut extraneous: Vec<Extraneous> = extraneous.into_iter().map(|(e, _)| e).collect();
-    if running.is_some() || (actionable && (auto || manual_sync.is_some())) {
+    let mut start = running.is_some() || (actionable && (auto || manual_sync.is_some()));
+    if start && running.is_none() {
+        if let Dependencies::Waiting(names) = dependencies {
+            start = false;
+            pass.errors.push(stop(
+                "DependencyNotReady",
+                format!("waiting for {} to be Synced and Healthy", names.join(", ")),
+            ));
+            pass.again = Some(DEPENDENCY_POLL);
+        }
+    }
+    if start {
         // A repeat of a successful automated sync of this revision is self-heal.
         let trigger = if manual_sync.is_some() && running.is_none() {
             Trigger::Manual
