@@ -724,3 +724,84 @@ async fn an_app_waits_for_the_apps_it_depends_on() {
         assert_eq!(s["conditions"][0]["message"], want);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_syncs_a_history_entry_and_is_refused_while_automated() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "skiff.dev/v: one")))], "one");
+    let a = application("back", &up.url(), "app", "back", true);
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    status_where(&apps, "back", "the first revision is synced", 30, |s| {
+        s["history"].as_array().is_some_and(|h| h.len() == 1)
+    })
+    .await;
+    up.commit(&[("app/a.yaml", Some(&cm("a", "skiff.dev/v: two")))], "two");
+    let s = status_where(&apps, "back", "the second revision is synced", 30, |s| {
+        s["history"].as_array().is_some_and(|h| h.len() == 2)
+    })
+    .await;
+    let first_id = s["history"][0]["id"].clone();
+    let ask =
+        |id: &Value| json!({"metadata": {"annotations": {"skiff.dev/rollback": id.to_string()}}});
+    // Refused while automated sync is on.
+    apps.patch(
+        "back",
+        &PatchParams::default(),
+        &Patch::Merge(&ask(&first_id)),
+    )
+    .await
+    .unwrap();
+    let refused = eventually("the rollback is refused", 30, || {
+        let c = &c;
+        async move {
+            let told = events_of(c, "back").await;
+            told.into_iter().find(|(r, _)| r == "RollbackRefused")
+        }
+    })
+    .await;
+    assert_eq!(
+        refused.1,
+        format!("rollback to {first_id} refused: automated sync is on (turn it off first)")
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "back");
+    let annotation = |cm: ConfigMap| {
+        cm.metadata
+            .annotations
+            .unwrap_or_default()
+            .get("skiff.dev/v")
+            .cloned()
+    };
+    assert_eq!(
+        annotation(cms.get("a").await.unwrap()).as_deref(),
+        Some("two")
+    );
+    // With automated sync off, it syncs the first revision.
+    let manual = json!({"spec": {"syncPolicy": {"automated": null}}});
+    apps.patch("back", &PatchParams::default(), &Patch::Merge(&manual))
+        .await
+        .unwrap();
+    apps.patch(
+        "back",
+        &PatchParams::default(),
+        &Patch::Merge(&ask(&first_id)),
+    )
+    .await
+    .unwrap();
+    eventually("the first revision is back", 30, || {
+        let cms = cms.clone();
+        async move { (annotation(cms.get("a").await.ok()?).as_deref() == Some("one")).then_some(()) }
+    })
+    .await;
+    let s = status_where(
+        &apps,
+        "back",
+        "the app is OutOfSync with its spec again",
+        30,
+        |s| s["sync"]["status"] == "OutOfSync",
+    )
+    .await;
+    assert_eq!(s["history"].as_array().unwrap().len(), 3);
+    assert_eq!(s["history"][2]["revision"], s["history"][0]["revision"]);
+}

@@ -19,6 +19,7 @@ pub enum Told<'a> {
     Pruned { objects: &'a [String] },
     DriftHealed { objects: &'a [String] },
     HookFailed { hook: &'a str, message: &'a str },
+    RollbackRefused { message: &'a str },
 }
 
 /// At most this many objects are named in one event.
@@ -87,6 +88,12 @@ impl Events {
                 "DriftHealed",
                 "SelfHeal",
                 format!("reverted drift of {}", names(objects)),
+            ),
+            Told::RollbackRefused { message } => (
+                EventType::Warning,
+                "RollbackRefused",
+                "Rollback",
+                message.to_string(),
             ),
             Told::HookFailed { hook, message } => (
                 EventType::Warning,

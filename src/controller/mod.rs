@@ -10,9 +10,9 @@ use depends::Dependencies;
 use events::Told;
 
 use crate::application::{
-    Application, ApplicationCondition, ApplicationStatus, HealthStatus, OperationState,
-    ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, LOCAL_NAME,
-    LOCAL_SERVER,
+    Application, ApplicationCondition, ApplicationSource, ApplicationStatus, HealthStatus,
+    OperationState, ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult,
+    SyncStatus, LOCAL_NAME, LOCAL_SERVER,
 };
 use crate::diff::ignore::Ignore;
 use crate::diff::{self, ResourceSync};
@@ -38,6 +38,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const SYNC_ANNOTATION: &str = "skiff.dev/sync";
+/// `skiff.dev/rollback: <history id>`: a manual sync at that entry's revision and source.
+pub const ROLLBACK_ANNOTATION: &str = "skiff.dev/rollback";
 pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj.io/refresh"];
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 /// How soon a running operation (waiting for a wave to become healthy) is looked at again.
@@ -183,6 +185,8 @@ struct Pass {
     extraneous: Vec<Extraneous>,
     /// Come back this soon (an operation is running).
     again: Option<Duration>,
+    /// Why a rollback that was asked for was refused.
+    refused: Option<String>,
 }
 
 /// Runs one pass; returns how soon to come back when sooner than the usual requeue.
@@ -195,9 +199,15 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
         .any(|a| annotations.contains_key(*a));
     // `skiff.dev/sync: prune` also prunes, as `argocd app sync --prune` does.
     let manual_sync = annotations.get(SYNC_ANNOTATION).map(String::as_str);
+    let rollback = annotations.get(ROLLBACK_ANNOTATION).map(String::as_str);
 
     let mut pass = Pass::default();
-    if let Err(s) = compare_and_sync(app, ctx, refresh, manual_sync, &mut pass).await {
+    let asked = Asked {
+        refresh,
+        sync: manual_sync,
+        rollback,
+    };
+    if let Err(s) = compare_and_sync(app, ctx, asked, &mut pass).await {
         pass.errors.push(s);
     }
     let again = pass.again;
@@ -217,9 +227,12 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
         .await
         .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
     }
-    if refresh || manual_sync.is_some() {
+    if refresh || manual_sync.is_some() || rollback.is_some() {
         let mut remove = serde_json::Map::new();
-        for a in REFRESH_ANNOTATIONS.iter().chain([SYNC_ANNOTATION].iter()) {
+        for a in REFRESH_ANNOTATIONS
+            .iter()
+            .chain([SYNC_ANNOTATION, ROLLBACK_ANNOTATION].iter())
+        {
             if annotations.contains_key(*a) {
                 remove.insert(a.to_string(), Value::Null);
             }
@@ -339,14 +352,71 @@ fn next_status(app: &Application, previous: &ApplicationStatus, pass: Pass) -> A
     status
 }
 
+/// What the Application's annotations ask of this pass.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    refresh: bool,
+    /// `skiff.dev/sync`: its value (`prune` also prunes).
+    sync: Option<&'a str>,
+    /// `skiff.dev/rollback`: a history id.
+    rollback: Option<&'a str>,
+}
+
+/// The source and revision a pass works on: the running operation's (it is
+/// pinned), a history entry's (rollback), or the spec's.
+/// A refused rollback is left in `pass.refused`.
+fn target(app: &Application, asked: Asked, pass: &mut Pass) -> (ApplicationSource, String, bool) {
+    let spec = &app.spec;
+    let status = app.status.as_ref();
+    let pinned = status
+        .and_then(|s| s.operation_state.as_ref())
+        .filter(|o| o.phase == "Running")
+        .and_then(|o| o.sync_result.as_ref())
+        .and_then(|r| Some((r.source.clone()?, r.revision.clone())));
+    if let Some((source, revision)) = pinned {
+        return (source, revision, false);
+    }
+    if let Some(id) = asked.rollback {
+        let automated = spec
+            .sync_policy
+            .as_ref()
+            .is_some_and(|p| p.automated.is_some());
+        let entry = status
+            .into_iter()
+            .flat_map(|s| &s.history)
+            .find(|h| h.id.to_string() == id.trim());
+        let refused = match entry {
+            _ if automated => {
+                format!("rollback to {id} refused: automated sync is on (turn it off first)")
+            }
+            None => format!("rollback to {id} refused: status.history has no entry with that id"),
+            Some(h) => return (h.source.clone(), h.revision.clone(), true),
+        };
+        pass.refused = Some(refused);
+    }
+    (
+        spec.source.clone(),
+        spec.source.target_revision.clone(),
+        false,
+    )
+}
+
 async fn compare_and_sync(
     app: &Application,
     ctx: &Context,
-    refresh: bool,
-    manual_sync: Option<&str>,
+    asked: Asked<'_>,
     pass: &mut Pass,
 ) -> Result<(), Stop> {
     let spec = &app.spec;
+    let (source, revision, rolling_back) = target(app, asked, pass);
+    if let Some(message) = pass.refused.clone() {
+        // A one-off request: told as an event, shown as a condition for this pass.
+        let told = Told::RollbackRefused { message: &message };
+        ctx.events.tell(app, told).await;
+        pass.errors.push(stop("SyncError", message));
+    }
+    let refresh = asked.refresh;
+    let manual_sync = asked.sync.or(rolling_back.then_some("rollback"));
     let dest = &spec.destination;
     if dest
         .server
@@ -388,15 +458,10 @@ async fn compare_and_sync(
             ),
         )
     })?;
-    let creds = credentials_for(&spec.source.repo_url, &secrets);
+    let creds = credentials_for(&source.repo_url, &secrets);
     let resolved = ctx
         .repos
-        .resolve(
-            &spec.source.repo_url,
-            &spec.source.target_revision,
-            creds.as_ref(),
-            refresh,
-        )
+        .resolve(&source.repo_url, &revision, creds.as_ref(), refresh)
         .await
         .map_err(|e| {
             stop(
@@ -413,13 +478,13 @@ async fn compare_and_sync(
     })?;
 
     // Render.
-    pass.tool = render::detect(&tree, &spec.source.path).ok();
-    let manifests = render::render_source(&tree, &spec.source).map_err(|e| {
+    pass.tool = render::detect(&tree, &source.path).ok();
+    let manifests = render::render_source(&tree, &source).map_err(|e| {
         stop(
             "ComparisonError",
             format!(
                 "Failed to render {} at {}: {e}",
-                spec.source.path,
+                source.path,
                 short(&resolved.commit)
             ),
         )
@@ -530,7 +595,7 @@ async fn compare_and_sync(
         .and_then(|s| s.operation_state.as_ref())
         .filter(|o| {
             o.sync_result.as_ref().is_some_and(|r| {
-                r.revision == resolved.commit && r.source.as_ref() == Some(&spec.source)
+                r.revision == resolved.commit && r.source.as_ref() == Some(&source)
             })
         });
     let auto =
@@ -557,6 +622,7 @@ async fn compare_and_sync(
             Trigger::Automated
         };
         let operation = SyncRun {
+            source: &source,
             app,
             ctx,
             commit: &resolved.commit,
@@ -634,6 +700,8 @@ enum Trigger {
 
 /// One pass of a sync operation for an app.
 struct SyncRun<'a> {
+    /// The source synced (the spec's, or a history entry's for a rollback).
+    source: &'a ApplicationSource,
     trigger: Trigger,
     app: &'a Application,
     ctx: &'a Context,
@@ -837,7 +905,7 @@ impl SyncRun<'_> {
             finished_at: finished.clone(),
             sync_result: Some(SyncOperationResult {
                 revision: self.commit.to_string(),
-                source: Some(spec.source.clone()),
+                source: Some(self.source.clone()),
                 resources: results,
             }),
             retry_count: retries + i64::from(retrying),
@@ -854,7 +922,7 @@ impl SyncRun<'_> {
                     revision: self.commit.to_string(),
                     deployed_at: finished.unwrap_or_default(),
                     deploy_started_at: Some(started),
-                    source: spec.source.clone(),
+                    source: self.source.clone(),
                 });
                 Ok(())
             }
