@@ -164,6 +164,18 @@ pub struct SyncPolicy {
     /// How failed syncs are retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryStrategy>,
+    /// Labels and annotations for the namespace CreateNamespace makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedNamespaceMetadata {
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 impl SyncPolicy {

@@ -805,3 +805,86 @@ async fn rollback_syncs_a_history_entry_and_is_refused_while_automated() {
     assert_eq!(s["history"].as_array().unwrap().len(), 3);
     assert_eq!(s["history"][2]["revision"], s["history"][0]["revision"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_metadata_replace_and_shared_resources() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let up = Upstream::new();
+    up.commit(
+        &[
+            ("app/plain.yaml", Some(&cm("plain", ""))),
+            (
+                "app/replaced.yaml",
+                Some(&cm("replaced", "skiff.dev/sync-options: Replace=true")),
+            ),
+        ],
+        "first",
+    );
+    let mut a = application("meta", &up.url(), "app", "meta", true);
+    a.spec
+        .sync_policy
+        .as_mut()
+        .unwrap()
+        .managed_namespace_metadata = Some(
+        serde_json::from_value(json!({"labels": {"team": "web"}, "annotations": {"owner": "ops"}}))
+            .unwrap(),
+    );
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    status_where(&apps, "meta", "the app syncs", 30, |s| {
+        s["sync"]["status"] == "Synced"
+    })
+    .await;
+    let ns = Api::<k8s_openapi::api::core::v1::Namespace>::all(c.client.clone())
+        .get("meta")
+        .await
+        .unwrap();
+    assert_eq!(ns.metadata.labels.unwrap()["team"], "web");
+    assert_eq!(ns.metadata.annotations.unwrap()["owner"], "ops");
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "meta");
+    let operation = |cm: ConfigMap| {
+        cm.metadata
+            .managed_fields
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| m.manager.as_deref() == Some("skiff"))
+            .and_then(|m| m.operation)
+    };
+    assert_eq!(
+        operation(cms.get("plain").await.unwrap()).as_deref(),
+        Some("Apply")
+    );
+    assert_eq!(
+        operation(cms.get("replaced").await.unwrap()).as_deref(),
+        Some("Update"),
+        "Replace=true puts the whole object"
+    );
+
+    // Another app's object: FailOnSharedResource stops the sync.
+    let up = Upstream::new();
+    up.commit(&[("app/plain.yaml", Some(&cm("plain", "")))], "first");
+    let mut b = application("thief", &up.url(), "app", "meta", true);
+    b.spec
+        .sync_policy
+        .as_mut()
+        .unwrap()
+        .sync_options
+        .push("FailOnSharedResource=true".into());
+    apps.create(&PostParams::default(), &b).await.unwrap();
+    let s = status_where(
+        &apps,
+        "thief",
+        "the shared object fails the sync",
+        30,
+        |s| s["operationState"]["phase"] == "Failed",
+    )
+    .await;
+    let message = s["operationState"]["message"].as_str().unwrap();
+    assert_eq!(message, "ConfigMap plain is shared: it is tracked as apps_meta:/ConfigMap:meta/plain (FailOnSharedResource=true)");
+    let plain = cms.get("plain").await.unwrap();
+    assert_eq!(
+        plain.metadata.annotations.unwrap()["skiff.dev/tracking-id"],
+        "apps_meta:/ConfigMap:meta/plain",
+        "left as it was"
+    );
+}

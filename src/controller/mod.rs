@@ -11,8 +11,8 @@ use events::Told;
 
 use crate::application::{
     Application, ApplicationCondition, ApplicationSource, ApplicationStatus, HealthStatus,
-    OperationState, ResourceResult, ResourceStatus, RevisionHistory, SyncOperationResult,
-    SyncStatus, LOCAL_NAME, LOCAL_SERVER,
+    ManagedNamespaceMetadata, OperationState, ResourceResult, ResourceStatus, RevisionHistory,
+    SyncOperationResult, SyncStatus, LOCAL_NAME, LOCAL_SERVER,
 };
 use crate::diff::ignore::Ignore;
 use crate::diff::{self, ResourceSync};
@@ -804,7 +804,11 @@ impl SyncRun<'_> {
             .map_err(|e| stop("SyncError", e))?;
         let started = self.running.map_or_else(now, |o| o.started_at.clone());
         if let Some(ns) = self.created_namespace.filter(|ns| !ns.is_empty()) {
-            ensure_namespace(ctx, ns)
+            let metadata = spec
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.managed_namespace_metadata.as_ref());
+            ensure_namespace(ctx, ns, metadata)
                 .await
                 .map_err(|e| stop("SyncError", format!("creating namespace {ns}: {e}")))?;
         }
@@ -1018,12 +1022,23 @@ async fn repository_secrets(ctx: &Context) -> Result<Vec<Secret>, kube::Error> {
     Ok(out)
 }
 
-async fn ensure_namespace(ctx: &Context, ns: &str) -> Result<(), kube::Error> {
+/// Creates the destination namespace (CreateNamespace=true) and keeps the
+/// labels and annotations of `managedNamespaceMetadata` on it. A namespace
+/// that exists and has no managed metadata is left untouched.
+async fn ensure_namespace(
+    ctx: &Context,
+    ns: &str,
+    metadata: Option<&ManagedNamespaceMetadata>,
+) -> Result<(), kube::Error> {
     let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());
-    if api.get_opt(ns).await?.is_some() {
+    if metadata.is_none() && api.get_opt(ns).await?.is_some() {
         return Ok(());
     }
-    let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+    let mut body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+    if let Some(m) = metadata {
+        body["metadata"]["labels"] = json!(m.labels);
+        body["metadata"]["annotations"] = json!(m.annotations);
+    }
     api.patch(
         ns,
         &PatchParams::apply(sync::FIELD_MANAGER).force(),

@@ -275,6 +275,32 @@ pub async fn get_live(client: &Client, p: &Planned) -> Result<Option<Value>, kub
     Ok(live.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
 }
 
+/// The API resource of a planned object (its CRD may have been applied since planning).
+async fn resource_of(client: &Client, kinds: &Kinds, p: &Planned) -> Result<ApiResource, String> {
+    if let Some(ar) = &p.resource {
+        return Ok(ar.clone());
+    }
+    let (group, version) = p.group_version();
+    match kinds
+        .resolve(client, group, version, p.kind())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some((ar, _)) => Ok(ar),
+        None => Err(format!(
+            "kind {} is not served yet (its CRD may still be establishing)",
+            p.kind()
+        )),
+    }
+}
+
+fn api_error(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message,
+        e => e.to_string(),
+    }
+}
+
 /// Server-side applies one object (or dry-runs it) and returns what the server made of it.
 pub async fn apply_one(
     client: &Client,
@@ -282,32 +308,43 @@ pub async fn apply_one(
     p: &Planned,
     dry_run: bool,
 ) -> Result<Value, String> {
-    let (group, version) = p.group_version();
-    let ar = match &p.resource {
-        Some(ar) => ar.clone(),
-        None => match kinds
-            .resolve(client, group, version, p.kind())
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            Some((ar, _)) => ar,
-            None => {
-                return Err(format!(
-                    "kind {} is not served yet (its CRD may still be establishing)",
-                    p.kind()
-                ))
-            }
-        },
-    };
+    let ar = resource_of(client, kinds, p).await?;
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
     params.dry_run = dry_run;
     let obj: DynamicObject = serde_json::from_value(p.object.clone()).map_err(|e| e.to_string())?;
-    match api_for(client, p, &ar)
+    api_for(client, p, &ar)
         .patch(p.name(), &params, &Patch::Apply(&obj))
         .await
-    {
-        Ok(o) => Ok(serde_json::to_value(o).unwrap_or(Value::Null)),
-        Err(kube::Error::Api(s)) => Err(s.message),
-        Err(e) => Err(e.to_string()),
-    }
+        .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+        .map_err(api_error)
+}
+
+/// `Replace=true`: replaces the whole live object (or creates it), as
+/// `kubectl replace` does, for objects a merge cannot bring to the wanted state.
+pub async fn replace_one(
+    client: &Client,
+    kinds: &Kinds,
+    p: &Planned,
+    live: Option<&Value>,
+) -> Result<Value, String> {
+    let ar = resource_of(client, kinds, p).await?;
+    let mut obj: DynamicObject =
+        serde_json::from_value(p.object.clone()).map_err(|e| e.to_string())?;
+    let params = kube::api::PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let api = api_for(client, p, &ar);
+    let made = match live {
+        Some(live) => {
+            obj.metadata.resource_version = live
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .map(String::from);
+            api.replace(p.name(), &params, &obj).await
+        }
+        None => api.create(&params, &obj).await,
+    };
+    made.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+        .map_err(api_error)
 }

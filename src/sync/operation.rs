@@ -7,10 +7,10 @@
 //! applies a later wave before an earlier one is healthy.
 
 use super::hooks::{self, HookPhase};
-use super::options::{ObjectOptions, Phase, Propagation, SyncOptions};
+use super::options::{annotation, ObjectOptions, Phase, Propagation, SyncOptions};
 use super::prune::{self, Verdict};
 use super::tasks::{self, Task};
-use super::{apply_one, Kinds, Planned};
+use super::{apply_one, replace_one, Kinds, Planned};
 use crate::application::ResourceResult;
 use crate::diff::ResourceSync;
 use crate::health::{self, Health};
@@ -106,6 +106,12 @@ fn unhealthy(items: &[&Compared]) -> Vec<String> {
                 .then(|| format!("{} {}", c.planned.kind(), c.planned.name()))
         })
         .collect()
+}
+
+/// The tracking id of the live object when it belongs to another app.
+fn shared_with(c: &Compared) -> Option<String> {
+    let theirs = annotation(c.live.as_ref()?, "tracking-id")?;
+    (Some(theirs) != annotation(&c.planned.object, "tracking-id")).then(|| theirs.to_string())
 }
 
 /// The steps of a sync: (phase, wave, indexes into `compared`), in order.
@@ -205,7 +211,25 @@ pub async fn run(
             if c.state == ResourceSync::Synced {
                 continue;
             }
-            match apply_one(client, kinds, &c.planned, false).await {
+            let options = app_options.with(&c.options.sync);
+            if options.fail_on_shared_resource == Some(true) {
+                if let Some(shared) = shared_with(c) {
+                    let message = format!(
+                        "{} {} is shared: it is tracked as {shared} (FailOnSharedResource=true)",
+                        c.planned.kind(),
+                        c.planned.name()
+                    );
+                    outcomes.push(outcome(&c.planned, "SyncFailed", message.clone()));
+                    failure = Some(message);
+                    break 'steps;
+                }
+            }
+            let applied = if options.replace == Some(true) {
+                replace_one(client, kinds, &c.planned, c.live.as_ref()).await
+            } else {
+                apply_one(client, kinds, &c.planned, false).await
+            };
+            match applied {
                 Ok(obj) => {
                     c.state = ResourceSync::Synced;
                     c.live = Some(obj);
