@@ -888,3 +888,53 @@ async fn namespace_metadata_replace_and_shared_resources() {
         "left as it was"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_restarted_mid_sync_resumes_the_operation_in_order() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to make the Deployment ready");
+        return;
+    };
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    let (_listen, _cache, first) = start_stoppable_controller(&c.client, "skiff-system", 1);
+    let up = Upstream::new();
+    up.commit(
+        &[
+            ("app/db.yaml", Some(DB)),
+            ("app/after.yaml", Some(&cm("after", ""))),
+        ],
+        "first",
+    );
+    apps.create(
+        &PostParams::default(),
+        &application("resume", &up.url(), "app", "resume", true),
+    )
+    .await
+    .unwrap();
+    let waiting = status_where(&apps, "resume", "wave -1 is waited for", 30, |s| {
+        s["operationState"]["phase"] == "Running"
+    })
+    .await;
+    first.abort();
+    let _ = first.await;
+    server.set_deployment_ready("resume", "db").unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "resume");
+    assert!(!exists(&cms, "after").await, "no controller, no progress");
+    let (_listen, _cache2) = start_controller(&c.client, "skiff-system", 1);
+    let done = status_where(&apps, "resume", "the new controller finishes it", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert!(exists(&cms, "after").await);
+    assert_eq!(
+        done["operationState"]["startedAt"], waiting["operationState"]["startedAt"],
+        "the same operation went on"
+    );
+    let names: Vec<String> = results(&done).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["db", "after"]);
+    assert_eq!(done["history"].as_array().unwrap().len(), 1);
+}

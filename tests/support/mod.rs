@@ -153,6 +153,17 @@ pub fn start_controller(
     skiff_namespace: &str,
     requeue_seconds: u64,
 ) -> (String, tempfile::TempDir) {
+    let (listen, cache, _running) =
+        start_stoppable_controller(client, skiff_namespace, requeue_seconds);
+    (listen, cache)
+}
+
+/// Starts the controller; the handle stops it (as a crash would) when aborted.
+pub fn start_stoppable_controller(
+    client: &Client,
+    skiff_namespace: &str,
+    requeue_seconds: u64,
+) -> (String, tempfile::TempDir, tokio::task::JoinHandle<()>) {
     let cache = tempfile::tempdir().unwrap();
     let listen = free_addr();
     let args = skiff::cli::ControllerArgs {
@@ -163,12 +174,12 @@ pub fn start_controller(
         cache_dir: cache.path().to_path_buf(),
     };
     let client = client.clone();
-    tokio::spawn(async move {
+    let running = tokio::spawn(async move {
         skiff::cli::run_controller(client, args)
             .await
             .expect("controller runs");
     });
-    (listen, cache)
+    (listen, cache, running)
 }
 
 pub fn application(
