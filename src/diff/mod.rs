@@ -3,6 +3,7 @@
 //! fields other managers own are not differences.
 
 pub mod ignore;
+pub mod text;
 
 use serde_json::Value;
 

@@ -1,0 +1,122 @@
+//! A diff people read: the live object and what applying would leave, as YAML,
+//! in unified format, without the server's bookkeeping. A Secret's values are
+//! masked the way Argo CD masks them: equal values get the same mask and
+//! changed ones a longer one, so a change shows without its content.
+
+use crate::render::yaml_out::write_document;
+use serde_json::{Map, Value};
+
+const SAME: &str = "++++++++";
+const CHANGED: &str = "+++++++++";
+
+fn values<'a>(obj: &'a Value, field: &str) -> Option<&'a Map<String, Value>> {
+    obj.get(field)?.as_object()
+}
+
+/// Masks the values of `live` and `wanted` Secrets in place.
+fn mask_secrets(live: &mut Value, wanted: &mut Value) {
+    for field in ["data", "stringData"] {
+        let before = values(live, field).cloned().unwrap_or_default();
+        let after = values(wanted, field).cloned().unwrap_or_default();
+        // A value that changes reads SAME live and CHANGED wanted.
+        if let Some(m) = live.get_mut(field).and_then(Value::as_object_mut) {
+            for v in m.values_mut() {
+                *v = Value::String(SAME.into());
+            }
+        }
+        if let Some(m) = wanted.get_mut(field).and_then(Value::as_object_mut) {
+            for (k, v) in m.iter_mut() {
+                let mask = if before.get(k) == after.get(k) { SAME } else { CHANGED };
+                *v = Value::String(mask.into());
+            }
+        }
+    }
+    // kubectl's record of the last apply holds the values too.
+    for obj in [live, wanted] {
+        if let Some(a) = obj
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            if let Some(v) = a.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
+                *v = Value::String(SAME.into());
+            }
+        }
+    }
+}
+
+fn shown(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in [
+                "resourceVersion",
+                "generation",
+                "managedFields",
+                "creationTimestamp",
+                "uid",
+            ] {
+                meta.remove(k);
+            }
+        }
+    }
+    v
+}
+
+/// The unified diff from `live` (None: missing) to `wanted`, labelled with
+/// `name`; empty when they are the same.
+pub fn unified(name: &str, live: Option<&Value>, wanted: &Value) -> String {
+    let mut before = live.map(shown).unwrap_or(Value::Null);
+    let mut after = shown(wanted);
+    if wanted.get("kind").and_then(Value::as_str) == Some("Secret") {
+        mask_secrets(&mut before, &mut after);
+    }
+    let text = |v: &Value| {
+        let mut out = String::new();
+        if !v.is_null() {
+            write_document(v, &mut out);
+        }
+        out
+    };
+    let (old, new) = (text(&before), text(&after));
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{name}"), &format!("wanted/{name}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_yaml_diff_without_bookkeeping() {
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "7", "managedFields": []}, "data": {"k": "old", "same": "x"}});
+        let wanted = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "8"}, "data": {"k": "new", "same": "x"}});
+        let d = unified("ConfigMap/a", Some(&live), &wanted);
+        assert!(d.starts_with("--- live/ConfigMap/a\n+++ wanted/ConfigMap/a\n"), "{d}");
+        assert!(d.contains("-  k: old\n+  k: new\n"), "{d}");
+        assert!(!d.contains("resourceVersion"), "{d}");
+        assert_eq!(unified("ConfigMap/a", Some(&wanted), &wanted), "");
+        let missing = unified("ConfigMap/a", None, &wanted);
+        assert!(missing.contains("+kind: ConfigMap"), "{missing}");
+    }
+
+    #[test]
+    fn secret_values_never_show() {
+        let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
+            "data": {"password": "aHVudGVyMg==", "user": "YWRtaW4="}});
+        let wanted = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "czNjcjN0", "user": "YWRtaW4="}});
+        let d = unified("Secret/s", Some(&live), &wanted);
+        for secret in ["aHVudGVyMg==", "czNjcjN0", "YWRtaW4="] {
+            assert!(!d.contains(secret), "{d}");
+        }
+        assert!(d.contains(&format!("-  password: {SAME}\n+  password: {CHANGED}\n")), "a changed value shows as changed: {d}");
+        assert!(d.contains(&format!("   user: {SAME}\n")), "an equal one does not: {d}");
+    }
+}
