@@ -26,7 +26,11 @@ fn mask_secrets(live: &mut Value, wanted: &mut Value) {
         }
         if let Some(m) = wanted.get_mut(field).and_then(Value::as_object_mut) {
             for (k, v) in m.iter_mut() {
-                let mask = if before.get(k) == after.get(k) { SAME } else { CHANGED };
+                let mask = if before.get(k) == after.get(k) {
+                    SAME
+                } else {
+                    CHANGED
+                };
                 *v = Value::String(mask.into());
             }
         }
@@ -99,7 +103,10 @@ mod tests {
         let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "7", "managedFields": []}, "data": {"k": "old", "same": "x"}});
         let wanted = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "8"}, "data": {"k": "new", "same": "x"}});
         let d = unified("ConfigMap/a", Some(&live), &wanted);
-        assert!(d.starts_with("--- live/ConfigMap/a\n+++ wanted/ConfigMap/a\n"), "{d}");
+        assert!(
+            d.starts_with("--- live/ConfigMap/a\n+++ wanted/ConfigMap/a\n"),
+            "{d}"
+        );
         assert!(d.contains("-  k: old\n+  k: new\n"), "{d}");
         assert!(!d.contains("resourceVersion"), "{d}");
         assert_eq!(unified("ConfigMap/a", Some(&wanted), &wanted), "");
@@ -116,7 +123,13 @@ mod tests {
         for secret in ["aHVudGVyMg==", "czNjcjN0", "YWRtaW4="] {
             assert!(!d.contains(secret), "{d}");
         }
-        assert!(d.contains(&format!("-  password: {SAME}\n+  password: {CHANGED}\n")), "a changed value shows as changed: {d}");
-        assert!(d.contains(&format!("   user: {SAME}\n")), "an equal one does not: {d}");
+        assert!(
+            d.contains(&format!("-  password: {SAME}\n+  password: {CHANGED}\n")),
+            "a changed value shows as changed: {d}"
+        );
+        assert!(
+            d.contains(&format!("   user: {SAME}\n")),
+            "an equal one does not: {d}"
+        );
     }
 }
