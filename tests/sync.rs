@@ -519,7 +519,10 @@ async fn events_tell_of_syncs_prunes_and_healed_drift() {
         .iter()
         .find(|(r, _)| r == "DriftHealed")
         .unwrap_or_else(|| panic!("{told:?}"));
-    assert_eq!(healed.1, "reverted drift of ConfigMap a");
+    assert_eq!(
+        healed.1, "reverted drift of ConfigMap a (changed by kubectl-edit)",
+        "the manager that made the drift is named"
+    );
     let pruned = told.iter().find(|(r, _)| r == "Pruned").unwrap();
     assert_eq!(pruned.1, "pruned ConfigMap b");
 }
@@ -937,4 +940,54 @@ async fn a_controller_restarted_mid_sync_resumes_the_operation_in_order() {
     let names: Vec<String> = results(&done).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["db", "after"]);
     assert_eq!(done["history"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_healed_without_waiting_for_the_poll() {
+    let c = cluster().await;
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    // A poll far longer than the test: only the watch of the object can wake the app.
+    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 600);
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    apps.create(
+        &PostParams::default(),
+        &application("watched", &up.url(), "app", "watched", true),
+    )
+    .await
+    .unwrap();
+    status_where(&apps, "watched", "the app syncs", 30, |s| {
+        s["sync"]["status"] == "Synced"
+    })
+    .await;
+    // Let the passes the sync's own writes started run out.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "watched");
+    let edit = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "edited"}});
+    cms.patch(
+        "a",
+        &PatchParams::apply("kubectl-edit").force(),
+        &Patch::Apply(&edit),
+    )
+    .await
+    .unwrap();
+    let start = std::time::Instant::now();
+    eventually("the edit is reverted", 20, || {
+        let cms = cms.clone();
+        async move {
+            let a = cms.get("a").await.ok()?;
+            (a.data?.get("k").map(String::as_str) == Some("v")).then_some(())
+        }
+    })
+    .await;
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    // A deleted object comes back the same way.
+    cms.delete("a", &Default::default()).await.unwrap();
+    eventually("the deleted object is back", 20, || {
+        let cms = cms.clone();
+        async move { cms.get_opt("a").await.ok().flatten() }
+    })
+    .await;
 }

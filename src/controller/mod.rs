@@ -4,6 +4,7 @@
 
 mod depends;
 mod events;
+mod watches;
 
 use depends::Dependencies;
 
@@ -44,6 +45,8 @@ pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 /// How soon a running operation (waiting for a wave to become healthy) is looked at again.
 const OPERATION_POLL: Duration = Duration::from_secs(2);
+/// Reconcile requests closer than this are served by one pass.
+const DRIFT_DEBOUNCE: Duration = Duration::from_millis(500);
 /// How soon an app held back by its dependencies looks at them again.
 const DEPENDENCY_POLL: Duration = Duration::from_secs(3);
 
@@ -60,6 +63,13 @@ pub struct Config {
 /// The handles every reconcile shares.
 pub struct Context {
     pub client: Client,
+    watches: watches::Watches,
+    /// Apps the watches of managed objects ask to reconcile; taken once by `run`.
+    woken: std::sync::Mutex<
+        Option<
+            tokio::sync::mpsc::UnboundedReceiver<kube::runtime::reflector::ObjectRef<Application>>,
+        >,
+    >,
     pub events: events::Events,
     pub repos: RepoCache,
     pub kinds: Kinds,
@@ -78,7 +88,10 @@ impl Context {
         let m = metrics.clone();
         let observer: crate::source::git::GitObserver =
             Arc::new(move |url, kind, took, _ok| m.observe_git(url, kind, took));
+        let (watches, woken) = watches::Watches::new(client.clone());
         Context {
+            watches,
+            woken: std::sync::Mutex::new(Some(woken)),
             repos: RepoCache::new(&config.cache_dir, Some(observer)),
             kinds: Kinds::default(),
             events: events::Events::new(client.clone()),
@@ -118,7 +131,16 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
         futures::future::ready(())
     });
     tokio::spawn(lifecycle);
+    let woken = ctx.woken.lock().expect("context").take();
+    let drift = futures::stream::unfold(woken, |woken| async move {
+        let mut woken = woken?;
+        let app = woken.recv().await?;
+        Some((app, Some(woken)))
+    });
     Controller::new(apps, watcher::Config::default())
+        // Changes of an app's objects arrive in bursts; one pass serves them.
+        .with_config(kube::runtime::controller::Config::default().debounce(DRIFT_DEBOUNCE))
+        .reconcile_on(drift)
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
@@ -499,6 +521,11 @@ async fn compare_and_sync(
     )
     .await
     .map_err(|e| stop("ComparisonError", e.to_string()))?;
+    for p in &planned {
+        if let Some(resource) = &p.resource {
+            ctx.watches.ensure(resource);
+        }
+    }
 
     let app_options = SyncOptions::parse(
         spec.sync_policy
@@ -744,7 +771,10 @@ impl SyncRun<'_> {
                         .outcomes
                         .iter()
                         .filter(|o| o.status == "Synced" && o.hook.is_none())
-                        .map(name)
+                        .map(|o| match o.message.as_str() {
+                            "" => name(o),
+                            by => format!("{} ({by})", name(o)),
+                        })
                         .collect();
                     if !healed.is_empty() {
                         events

@@ -97,6 +97,12 @@ fn jq_paths(filter: &Filter, obj: &Value) -> Vec<Vec<Seg>> {
 }
 
 /// The fields a managedFields `fieldsV1` set names, as paths.
+pub fn managed_paths(fields_v1_set: &Value) -> Vec<Vec<Seg>> {
+    let mut out = Vec::new();
+    fields_v1(fields_v1_set, &mut Vec::new(), &mut out);
+    out
+}
+
 fn fields_v1(set: &Value, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
     let Some(map) = set.as_object() else { return };
     // "." owns the list element itself.

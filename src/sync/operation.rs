@@ -12,7 +12,7 @@ use super::prune::{self, Verdict};
 use super::tasks::{self, Task};
 use super::{apply_one, replace_one, Kinds, Planned};
 use crate::application::ResourceResult;
-use crate::diff::ResourceSync;
+use crate::diff::{ignore, ResourceSync};
 use crate::health::{self, Health};
 use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
 use kube::core::ApiResource;
@@ -106,6 +106,33 @@ fn unhealthy(items: &[&Compared]) -> Vec<String> {
                 .then(|| format!("{} {}", c.planned.kind(), c.planned.name()))
         })
         .collect()
+}
+
+/// The field managers (other than skiff) that own a field of `live` whose
+/// value differs from what skiff wants there: who made the drift.
+pub fn drifted_by(live: &Value, wanted: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let managed = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
+    for entry in managed.into_iter().flatten() {
+        let Some(manager) = entry.get("manager").and_then(Value::as_str) else {
+            continue;
+        };
+        if manager == super::FIELD_MANAGER || out.iter().any(|m| m == manager) {
+            continue;
+        }
+        let changed = entry.get("fieldsV1").is_some_and(|set| {
+            ignore::managed_paths(set).iter().any(|path| {
+                let want = ignore::get(wanted, path);
+                want.is_some() && want != ignore::get(live, path)
+            })
+        });
+        if changed {
+            out.push(manager.to_string());
+        }
+    }
+    out
 }
 
 /// The tracking id of the live object when it belongs to another app.
@@ -229,11 +256,21 @@ pub async fn run(
             } else {
                 apply_one(client, kinds, &c.planned, false).await
             };
+            let drift = c
+                .live
+                .as_ref()
+                .map(|live| drifted_by(live, &c.planned.object))
+                .unwrap_or_default();
             match applied {
                 Ok(obj) => {
                     c.state = ResourceSync::Synced;
                     c.live = Some(obj);
-                    outcomes.push(outcome(&c.planned, "Synced", String::new()));
+                    let message = if drift.is_empty() {
+                        String::new()
+                    } else {
+                        format!("changed by {}", drift.join(", "))
+                    };
+                    outcomes.push(outcome(&c.planned, "Synced", message));
                 }
                 Err(e) => {
                     outcomes.push(outcome(&c.planned, "SyncFailed", e.clone()));
@@ -354,5 +391,28 @@ pub async fn run(
     Report {
         progress: Progress::Done,
         outcomes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_manager_of_a_drifted_field_is_named() {
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "skiff", "fieldsV1": {"f:data": {"f:other": {}}}},
+            {"manager": "kubectl-edit", "fieldsV1": {"f:data": {"f:k": {}}}},
+            {"manager": "hpa", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            {"manager": "labeler", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}],
+            "labels": {"team": "web"}},
+            "data": {"k": "edited", "other": "x"}, "spec": {"replicas": 3}});
+        let wanted =
+            json!({"data": {"k": "v", "other": "x"}, "metadata": {"labels": {"team": "web"}}});
+        // hpa's field is not one skiff sets; labeler's label has the wanted value.
+        assert_eq!(drifted_by(&live, &wanted), ["kubectl-edit"]);
+        let same = json!({"data": {"k": "edited", "other": "x"}});
+        assert!(drifted_by(&live, &same).is_empty());
     }
 }
