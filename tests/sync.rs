@@ -991,3 +991,118 @@ async fn drift_is_healed_without_waiting_for_the_poll() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argo_cd_annotations_sync_the_same_as_skiffs() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let files = |prefix: &str| {
+        vec![
+            (
+                "app/late.yaml".to_string(),
+                cm("late", &format!("{prefix}/sync-wave: \"2\"")),
+            ),
+            (
+                "app/early.yaml".to_string(),
+                cm("early", &format!("{prefix}/sync-wave: \"-1\"")),
+            ),
+            (
+                "app/hook.yaml".to_string(),
+                cm(
+                    "hook",
+                    &format!("{prefix}/hook: PostSync, {prefix}/hook-delete-policy: HookSucceeded"),
+                ),
+            ),
+            (
+                "app/skip.yaml".to_string(),
+                cm("skip", &format!("{prefix}/hook: Skip")),
+            ),
+            ("app/plain.yaml".to_string(), cm("plain", "")),
+        ]
+    };
+    let mut outcomes = Vec::new();
+    for (name, prefix) in [("argo", "argocd.argoproj.io"), ("own", "skiff.dev")] {
+        let written = files(prefix);
+        let borrowed: Vec<(&str, Option<&str>)> = written
+            .iter()
+            .map(|(p, t)| (p.as_str(), Some(t.as_str())))
+            .collect();
+        let (_up, cms) = app(
+            &c,
+            &apps,
+            name,
+            json!({"prune": true, "selfHeal": true}),
+            &borrowed,
+        )
+        .await;
+        let done = status_where(&apps, name, "the sync succeeds", 30, |s| {
+            s["operationState"]["phase"] == "Succeeded"
+        })
+        .await;
+        let results: Vec<Value> = done["operationState"]["syncResult"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| json!([r["name"], r["status"], r["hookType"], r["hookPhase"]]))
+            .collect();
+        let mut live = Vec::new();
+        for n in ["late", "early", "hook", "skip", "plain"] {
+            live.push(exists(&cms, n).await);
+        }
+        outcomes.push((results, live, done["resources"].as_array().unwrap().len()));
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+    let (results, live, listed) = &outcomes[0];
+    let order: Vec<&str> = results.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(order, ["early", "plain", "late", "hook"]);
+    assert_eq!(
+        live,
+        &[true, true, false, false, true],
+        "the hook is deleted, Skip is never applied"
+    );
+    assert_eq!(*listed, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_prunes_nothing_and_keeps_the_inventory() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let (_up, cms) = app(
+        &c,
+        &apps,
+        "unreachable",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/a.yaml", Some(&cm("a", ""))),
+            ("app/b.yaml", Some(&cm("b", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "unreachable", "both are synced", 30, |s| {
+        s["sync"]["status"] == "Synced"
+    })
+    .await;
+    let gone = json!({"spec": {"source": {"repoURL": "file:///nonexistent/skiff-repo"}}});
+    apps.patch("unreachable", &PatchParams::default(), &Patch::Merge(&gone))
+        .await
+        .unwrap();
+    let s = status_where(&apps, "unreachable", "the fetch fails", 30, |s| {
+        s["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        exists(&cms, "a").await && exists(&cms, "b").await,
+        "nothing is pruned"
+    );
+    assert_eq!(s["sync"]["status"], "Unknown");
+    let names: Vec<&str> = s["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "the inventory is kept");
+}
