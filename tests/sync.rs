@@ -163,11 +163,12 @@ async fn a_wave_starts_when_the_one_before_is_healthy() {
 async fn prune_deletes_only_what_left_git_and_only_the_apps_own() {
     let c = cluster().await;
     let (apps, _cache) = controller(&c).await;
+    // Prune is off at first, so the objects that leave git stay for a while.
     let (up, cms) = app(
         &c,
         &apps,
         "prune",
-        json!({"prune": true, "selfHeal": true}),
+        json!({"prune": false, "selfHeal": true}),
         &[
             ("app/keep.yaml", Some(&cm("keep", ""))),
             ("app/gone.yaml", Some(&cm("gone", ""))),
@@ -183,27 +184,39 @@ async fn prune_deletes_only_what_left_git_and_only_the_apps_own() {
         s["sync"]["status"] == "Synced" && s["resources"].as_array().is_some_and(|r| r.len() == 4)
     })
     .await;
-    // Another owner takes one over: its tracking annotation no longer names this app.
-    let patch = json!({"metadata": {"annotations": {"skiff.dev/tracking-id": "apps_other:/ConfigMap:prune/adopted"}}});
-    cms.patch("adopted", &PatchParams::apply("someone-else").force(), &Patch::Apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "adopted", "annotations": patch["metadata"]["annotations"]}})))
-        .await
-        .unwrap();
-    // A render error first: nothing may be pruned because of it.
     up.commit(
         &[
             ("app/gone.yaml", None),
             ("app/stays.yaml", None),
             ("app/adopted.yaml", None),
-            ("app/bad.yaml", Some("kind: [unclosed\n")),
         ],
-        "broken",
+        "three leave",
     );
+    status_where(&apps, "prune", "three require pruning", 30, |s| {
+        s["resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().filter(|r| r["requiresPruning"] == true).count() == 3)
+    })
+    .await;
+    // Another owner takes one over: its tracking annotation no longer names this app.
+    let patch = json!({"metadata": {"annotations": {"skiff.dev/tracking-id": "apps_other:/ConfigMap:prune/adopted"}}});
+    cms.patch("adopted", &PatchParams::apply("someone-else").force(), &Patch::Apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "adopted", "annotations": patch["metadata"]["annotations"]}})))
+        .await
+        .unwrap();
+    // Prune on, and a render error first: nothing may be pruned because of it.
+    up.commit(&[("app/bad.yaml", Some("kind: [unclosed\n"))], "broken");
     status_where(&apps, "prune", "the render error is reported", 30, |s| {
         s["conditions"]
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
     })
     .await;
+    let prune_on =
+        json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}});
+    apps.patch("prune", &PatchParams::default(), &Patch::Merge(&prune_on))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert!(exists(&cms, "gone").await, "a failed render prunes nothing");
     up.commit(&[("app/bad.yaml", None)], "fixed");
     let done = status_where(&apps, "prune", "gone is pruned", 30, |s| {
