@@ -7,11 +7,12 @@
 //! `cargo bench --bench spine`
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use skiff::application::Application;
 use std::time::{Duration, Instant};
+
+mod support;
 
 const APPS: usize = 100;
 const COMMITS: usize = 10;
@@ -43,16 +44,6 @@ fn commit(repo: &git2::Repository, greeting: &str) -> String {
         .to_string()
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn app(apps: &Api<Application>, name: &str, url: &str) {
     let app: Application = serde_json::from_value(
         json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application",
@@ -73,26 +64,8 @@ async fn app(apps: &Api<Application>, name: &str, url: &str) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let server = skiff_test_apiserver::TestApiServer::start().await;
+    let server = support::cluster().await;
     let client = server.client();
-    let pp = PatchParams::apply("bench").force();
-    let crd: CustomResourceDefinition = serde_json::from_value(
-        skiff::render::yaml::parse_documents(&skiff::application::crd_yaml())
-            .unwrap()
-            .remove(0),
-    )
-    .unwrap();
-    Api::<CustomResourceDefinition>::all(client.clone())
-        .patch("applications.skiff.dev", &pp, &Patch::Apply(&crd))
-        .await
-        .unwrap();
-    for ns in ["skiff-system", "apps"] {
-        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-        Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
-            .patch(ns, &pp, &Patch::Apply(&body))
-            .await
-            .unwrap();
-    }
     let work = tempfile::tempdir().unwrap();
     let repo = git2::Repository::init(work.path().join("config")).unwrap();
     repo.set_head("refs/heads/main").unwrap();
@@ -153,7 +126,7 @@ async fn main() {
     );
     println!(
         "controller resident memory with 1 app: {:.1} MiB",
-        rss_kib(pid, "VmRSS:") as f64 / 1024.0
+        support::memory_kib(pid, "VmRSS:") as f64 / 1024.0
     );
 
     for i in 1..APPS {
@@ -183,8 +156,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
         "controller resident memory with {APPS} apps: {:.1} MiB (peak {:.1} MiB; goal <= 40 MiB)",
-        rss_kib(pid, "VmRSS:") as f64 / 1024.0,
-        rss_kib(pid, "VmHWM:") as f64 / 1024.0
+        support::memory_kib(pid, "VmRSS:") as f64 / 1024.0,
+        support::memory_kib(pid, "VmHWM:") as f64 / 1024.0
     );
     let _ = controller.kill();
     let _ = controller.wait();

@@ -80,6 +80,14 @@ async fn status_where(
     }
 }
 
+/// The condition of this type in a status.
+fn condition<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
 async fn exists(cms: &Api<ConfigMap>, name: &str) -> bool {
     cms.get_opt(name).await.unwrap().is_some()
 }
@@ -206,9 +214,7 @@ async fn prune_deletes_only_what_left_git_and_only_the_apps_own() {
     // Prune on, and a render error first: nothing may be pruned because of it.
     up.commit(&[("app/bad.yaml", Some("kind: [unclosed\n"))], "broken");
     status_where(&apps, "prune", "the render error is reported", 30, |s| {
-        s["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+        condition(s, "ComparisonError").is_some()
     })
     .await;
     let prune_on =
@@ -696,9 +702,7 @@ async fn an_app_waits_for_the_apps_it_depends_on() {
     web.spec.depends_on = vec!["db".into()];
     apps.create(&PostParams::default(), &web).await.unwrap();
     let held = status_where(&apps, "web", "web is held back", 30, |s| {
-        s["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "DependencyNotReady"))
+        condition(s, "DependencyNotReady").is_some()
     })
     .await;
     assert_eq!(
@@ -1100,9 +1104,7 @@ async fn a_failed_fetch_prunes_nothing_and_keeps_the_inventory() {
         .await
         .unwrap();
     let s = status_where(&apps, "unreachable", "the fetch fails", 30, |s| {
-        s["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+        condition(s, "ComparisonError").is_some()
     })
     .await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;

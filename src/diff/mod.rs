@@ -25,13 +25,10 @@ impl ResourceSync {
     }
 }
 
-/// The object without what the server changes on every write and without
-/// the fields `ignoreDifferences` names.
-fn comparable(obj: &Value, ignored: &[Vec<ignore::Seg>]) -> Value {
+/// The object without what the server changes on every write (status and
+/// metadata bookkeeping): what both the comparison and the text diff ignore.
+pub(crate) fn without_bookkeeping(obj: &Value) -> Value {
     let mut v = obj.clone();
-    for path in ignored {
-        ignore::remove(&mut v, path);
-    }
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -46,6 +43,15 @@ fn comparable(obj: &Value, ignored: &[Vec<ignore::Seg>]) -> Value {
                 meta.remove(k);
             }
         }
+    }
+    v
+}
+
+/// The object as compared: no bookkeeping, no `ignoreDifferences` fields.
+fn comparable(obj: &Value, ignored: &[Vec<ignore::Seg>]) -> Value {
+    let mut v = without_bookkeeping(obj);
+    for path in ignored {
+        ignore::remove(&mut v, path);
     }
     v
 }

@@ -3,6 +3,7 @@
 //! masked the way Argo CD masks them: equal values get the same mask and
 //! changed ones a longer one, so a change shows without its content.
 
+use super::without_bookkeeping;
 use crate::render::yaml_out::write_document;
 use serde_json::{Map, Value};
 
@@ -48,30 +49,11 @@ fn mask_secrets(live: &mut Value, wanted: &mut Value) {
     }
 }
 
-fn shown(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("status");
-        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-            for k in [
-                "resourceVersion",
-                "generation",
-                "managedFields",
-                "creationTimestamp",
-                "uid",
-            ] {
-                meta.remove(k);
-            }
-        }
-    }
-    v
-}
-
 /// The unified diff from `live` (None: missing) to `wanted`, labelled with
 /// `name`; empty when they are the same.
 pub fn unified(name: &str, live: Option<&Value>, wanted: &Value) -> String {
-    let mut before = live.map(shown).unwrap_or(Value::Null);
-    let mut after = shown(wanted);
+    let mut before = live.map(without_bookkeeping).unwrap_or(Value::Null);
+    let mut after = without_bookkeeping(wanted);
     if wanted.get("kind").and_then(Value::as_str) == Some("Secret") {
         mask_secrets(&mut before, &mut after);
     }
