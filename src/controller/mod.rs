@@ -45,6 +45,10 @@ pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 /// How soon a running operation (waiting for a wave to become healthy) is looked at again.
 const OPERATION_POLL: Duration = Duration::from_secs(2);
+/// Passes that run at once: each holds its render and live objects, so
+/// unbounded concurrency made memory grow with the number of apps; passes
+/// mostly wait on the API server, so a few dozen keep it busy.
+const CONCURRENT_PASSES: u16 = 16;
 /// Reconcile requests closer than this are served by one pass.
 const DRIFT_DEBOUNCE: Duration = Duration::from_millis(500);
 /// How soon an app held back by its dependencies looks at them again.
@@ -139,7 +143,11 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
     });
     Controller::new(apps, watcher::Config::default())
         // Changes of an app's objects arrive in bursts; one pass serves them.
-        .with_config(kube::runtime::controller::Config::default().debounce(DRIFT_DEBOUNCE))
+        .with_config(
+            kube::runtime::controller::Config::default()
+                .debounce(DRIFT_DEBOUNCE)
+                .concurrency(CONCURRENT_PASSES),
+        )
         .reconcile_on(drift)
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
