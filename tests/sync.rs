@@ -1121,3 +1121,101 @@ async fn a_failed_fetch_prunes_nothing_and_keeps_the_inventory() {
         .collect();
     assert_eq!(names, ["a", "b"], "the inventory is kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_last_ignore_extraneous_and_the_created_namespace() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: last\n";
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "last",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/ns.yaml", Some(ns)),
+            ("app/a.yaml", Some(&cm("a", "skiff.dev/sync-options: PruneLast=true"))),
+            ("app/b.yaml", Some(&cm("b", ""))),
+            (
+                "app/c.yaml",
+                Some(&cm(
+                    "c",
+                    "argocd.argoproj.io/compare-options: IgnoreExtraneous, argocd.argoproj.io/sync-options: Prune=false",
+                )),
+            ),
+            ("app/keep.yaml", Some(&cm("keep", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "last", "all are synced", 30, |s| {
+        s["sync"]["status"] == "Synced" && s["resources"].as_array().is_some_and(|r| r.len() == 5)
+    })
+    .await;
+    up.commit(
+        &[
+            ("app/ns.yaml", None),
+            ("app/a.yaml", None),
+            ("app/b.yaml", None),
+            ("app/c.yaml", None),
+        ],
+        "four leave",
+    );
+    let done = status_where(&apps, "last", "a and b are pruned", 30, |s| {
+        let r = results(s);
+        r.contains(&("a".into(), "Pruned".into())) && r.contains(&("b".into(), "Pruned".into()))
+    })
+    .await;
+    let r = results(&done);
+    let at = |name: &str| r.iter().position(|(n, _)| n == name).unwrap();
+    assert!(at("b") < at("a"), "PruneLast goes after the rest: {r:?}");
+    assert!(r.contains(&("last".into(), "PruneSkipped".into())), "{r:?}");
+    let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(c.client.clone());
+    assert!(
+        namespaces.get_opt("last").await.unwrap().is_some(),
+        "the CreateNamespace namespace stays"
+    );
+    assert!(exists(&cms, "c").await && exists(&cms, "keep").await);
+    // The namespace kept by CreateNamespace still counts as a difference;
+    // c, kept and marked IgnoreExtraneous, does not.
+    let listed: Vec<(&str, bool)> = done["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["requiresPruning"] == true))
+        .collect();
+    assert!(
+        listed.contains(&("c", true)) && listed.contains(&("last", true)),
+        "{listed:?}"
+    );
+
+    // Alone, an IgnoreExtraneous object that stays leaves the app Synced.
+    let quiet = cm(
+        "c",
+        "argocd.argoproj.io/compare-options: IgnoreExtraneous, argocd.argoproj.io/sync-options: Prune=false",
+    );
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "quiet",
+        json!({"prune": true, "selfHeal": true}),
+        &[
+            ("app/c.yaml", Some(&quiet)),
+            ("app/keep.yaml", Some(&cm("keep", ""))),
+        ],
+    )
+    .await;
+    status_where(&apps, "quiet", "both are synced", 30, |s| {
+        s["resources"].as_array().is_some_and(|r| r.len() == 2) && s["sync"]["status"] == "Synced"
+    })
+    .await;
+    up.commit(&[("app/c.yaml", None)], "c leaves");
+    let s = status_where(&apps, "quiet", "c requires pruning", 30, |s| {
+        s["resources"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["name"] == "c" && r["requiresPruning"] == true)
+        })
+    })
+    .await;
+    assert_eq!(s["sync"]["status"], "Synced", "IgnoreExtraneous");
+    assert!(exists(&cms, "c").await);
+}
