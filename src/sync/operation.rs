@@ -1,10 +1,11 @@
 //! One sync operation, run a step at a time: each phase and wave is applied
 //! once the steps before it are applied and healthy; when a step's objects are
 //! not healthy yet the operation stays Running and the controller comes back.
-//! Nothing is remembered between passes but the operation's phase: where to
-//! go on is read from the cluster (a step whose objects are all in sync and
-//! healthy is done), so a restarted controller resumes in order and never
-//! applies a later wave before an earlier one is healthy.
+//! Between passes only the operation's phase and results are kept (a hook's
+//! progress is in its result); where to go on is read from the cluster (a
+//! step whose objects are all in sync and healthy is done), so a restarted
+//! controller resumes in order and never applies a later wave before an
+//! earlier one is healthy.
 
 use super::hooks::{self, HookPhase};
 use super::options::{annotation, ObjectOptions, Phase, Propagation, SyncOptions};
@@ -55,7 +56,8 @@ pub struct Outcome {
 pub enum Progress {
     /// Every step applied and healthy, prunes done.
     Done,
-    /// Waiting for these objects to become healthy before the next step.
+    /// Waiting for objects to become healthy or hooks to end (the message
+    /// names them) before the next step.
     Waiting(String),
     /// An object failed to apply or to be deleted.
     Failed(String),
