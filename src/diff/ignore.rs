@@ -138,14 +138,17 @@ fn fields_v1(set: &Value, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
     }
 }
 
+/// A list element whose fields equal `keys` (a managedFields `k:` key).
+fn has_fields(element: &Value, keys: &Map<String, Value>) -> bool {
+    keys.iter().all(|(k, want)| element.get(k) == Some(want))
+}
+
 fn step<'a>(v: &'a Value, seg: &Seg) -> Option<&'a Value> {
     match (v, seg) {
         (Value::Object(m), Seg::Key(k)) => m.get(k),
         (Value::Array(a), Seg::Index(i)) => a.get(*i),
         (Value::Array(a), Seg::Key(k)) => a.get(k.parse::<usize>().ok()?),
-        (Value::Array(a), Seg::Match(keys)) => a
-            .iter()
-            .find(|e| keys.iter().all(|(k, want)| e.get(k) == Some(want))),
+        (Value::Array(a), Seg::Match(keys)) => a.iter().find(|e| has_fields(e, keys)),
         (Value::Array(a), Seg::Item(item)) => a.iter().find(|e| *e == item),
         _ => None,
     }
@@ -156,9 +159,7 @@ fn step_mut<'a>(v: &'a mut Value, seg: &Seg) -> Option<&'a mut Value> {
         (Value::Object(m), Seg::Key(k)) => m.get_mut(k),
         (Value::Array(a), Seg::Index(i)) => a.get_mut(*i),
         (Value::Array(a), Seg::Key(k)) => a.get_mut(k.parse::<usize>().ok()?),
-        (Value::Array(a), Seg::Match(keys)) => a
-            .iter_mut()
-            .find(|e| keys.iter().all(|(k, want)| e.get(k) == Some(want))),
+        (Value::Array(a), Seg::Match(keys)) => a.iter_mut().find(|e| has_fields(e, keys)),
         (Value::Array(a), Seg::Item(item)) => a.iter_mut().find(|e| *e == item),
         _ => None,
     }
@@ -184,9 +185,7 @@ pub fn remove(v: &mut Value, path: &[Seg]) {
             let at = match seg {
                 Seg::Index(i) => Some(*i),
                 Seg::Key(k) => k.parse().ok(),
-                Seg::Match(keys) => a
-                    .iter()
-                    .position(|e| keys.iter().all(|(k, want)| e.get(k) == Some(want))),
+                Seg::Match(keys) => a.iter().position(|e| has_fields(e, keys)),
                 Seg::Item(item) => a.iter().position(|e| e == item),
             };
             if let Some(i) = at.filter(|i| *i < a.len()) {

@@ -82,6 +82,17 @@ fn outcome(p: &Planned, status: &'static str, message: String) -> Outcome {
     }
 }
 
+/// A hook's result: Synced while running or done, SyncFailed with why it failed.
+fn hook_outcome(p: &Planned, phase: Phase, now: HookPhase) -> Outcome {
+    let mut o = outcome(p, "Synced", String::new());
+    if let HookPhase::Failed(m) = &now {
+        o.status = "SyncFailed";
+        o.message = m.clone();
+    }
+    o.hook = Some((phase, now));
+    o
+}
+
 fn pruned(e: &Extraneous, status: &'static str, message: String) -> Outcome {
     Outcome {
         group: e.resource.group.clone(),
@@ -212,13 +223,7 @@ pub async fn run(
                 let fresh = before.is_none() || was_running;
                 let now = hooks::advance(client, kinds, c, before).await;
                 if fresh {
-                    let mut o = outcome(&c.planned, "Synced", String::new());
-                    if let HookPhase::Failed(m) = &now {
-                        o.status = "SyncFailed";
-                        o.message = m.clone();
-                    }
-                    o.hook = Some((*phase, now.clone()));
-                    outcomes.push(o);
+                    outcomes.push(hook_outcome(&c.planned, *phase, now.clone()));
                 }
                 match now {
                     HookPhase::Running => {
@@ -321,13 +326,7 @@ pub async fn run(
                     continue;
                 }
                 let now = hooks::advance(client, kinds, c, None).await;
-                let mut o = outcome(&c.planned, "Synced", String::new());
-                if let HookPhase::Failed(m) = &now {
-                    o.status = "SyncFailed";
-                    o.message = m.clone();
-                }
-                o.hook = Some((*phase, now));
-                outcomes.push(o);
+                outcomes.push(hook_outcome(&c.planned, *phase, now));
             }
         }
         return Report {
