@@ -1219,3 +1219,76 @@ async fn prune_last_ignore_extraneous_and_the_created_namespace() {
     assert_eq!(s["sync"]["status"], "Synced", "IgnoreExtraneous");
     assert!(exists(&cms, "c").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_app_deletes_its_objects_only_with_a_resources_finalizer() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let files = [
+        ("app/a.yaml", Some(cm("a", ""))),
+        (
+            "app/b.yaml",
+            Some(cm("b", "argocd.argoproj.io/sync-options: Delete=false")),
+        ),
+    ];
+    let files: Vec<(&str, Option<&str>)> = files.iter().map(|(p, f)| (*p, f.as_deref())).collect();
+    let finalizer = json!({"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}});
+    let (_up, cascade) = app(&c, &apps, "cascade", json!({}), &files).await;
+    apps.patch(
+        "cascade",
+        &PatchParams::default(),
+        &Patch::Merge(&finalizer),
+    )
+    .await
+    .unwrap();
+    let (_up2, plain) = app(&c, &apps, "plain", json!({}), &files).await;
+    for name in ["cascade", "plain"] {
+        status_where(&apps, name, "both are synced", 30, |s| {
+            s["sync"]["status"] == "Synced"
+                && s["resources"].as_array().is_some_and(|r| r.len() == 2)
+        })
+        .await;
+    }
+    // A failed delete leaves the app, with the reason, and is tried again.
+    if let Some(server) = &c.server {
+        server.fail_next(Some("DELETE"), Some("configmaps"), 1, 500);
+    }
+    apps.delete("cascade", &Default::default()).await.unwrap();
+    if c.server.is_some() {
+        status_where(&apps, "cascade", "the failed delete is told", 30, |s| {
+            condition(s, "DeletionError").is_some_and(|c| {
+                c["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("deleting ConfigMap a")
+            })
+        })
+        .await;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while apps.get_opt("cascade").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the app is never let go"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!exists(&cascade, "a").await, "a goes with its app");
+    assert!(exists(&cascade, "b").await, "Delete=false keeps b");
+    let told = events_of(&c, "cascade").await;
+    assert!(
+        told.iter()
+            .any(|(reason, note)| reason == "ResourcesDeleting"
+                && note.contains("ConfigMap a")
+                && note.contains("keeping ConfigMap b (Delete=false)")),
+        "{told:?}"
+    );
+
+    // Without the finalizer, the app goes and its objects stay, as in Argo CD.
+    apps.delete("plain", &Default::default()).await.unwrap();
+    while apps.get_opt("plain").await.unwrap().is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(exists(&plain, "a").await && exists(&plain, "b").await);
+}

@@ -13,13 +13,35 @@ pub struct Events {
 
 /// One thing worth telling about an app.
 pub enum Told<'a> {
-    OperationStarted { revision: &'a str, automated: bool },
-    OperationSucceeded { revision: &'a str },
-    OperationFailed { revision: &'a str, message: &'a str },
-    Pruned { objects: &'a [String] },
-    DriftHealed { objects: &'a [String] },
-    HookFailed { hook: &'a str, message: &'a str },
-    RollbackRefused { message: &'a str },
+    OperationStarted {
+        revision: &'a str,
+        automated: bool,
+    },
+    OperationSucceeded {
+        revision: &'a str,
+    },
+    OperationFailed {
+        revision: &'a str,
+        message: &'a str,
+    },
+    Pruned {
+        objects: &'a [String],
+    },
+    DriftHealed {
+        objects: &'a [String],
+    },
+    HookFailed {
+        hook: &'a str,
+        message: &'a str,
+    },
+    RollbackRefused {
+        message: &'a str,
+    },
+    /// The app is being deleted with a resources finalizer.
+    Deleting {
+        deleted: &'a [String],
+        kept: &'a [String],
+    },
 }
 
 /// At most this many objects are named in one event.
@@ -95,6 +117,17 @@ impl Events {
                 "Rollback",
                 message.to_string(),
             ),
+            Told::Deleting { deleted, kept } => {
+                let mut note = String::new();
+                if !deleted.is_empty() {
+                    note = format!("deleting {}", names(deleted));
+                }
+                if !kept.is_empty() {
+                    let sep = if note.is_empty() { "" } else { "; " };
+                    note = format!("{note}{sep}keeping {}", names(kept));
+                }
+                (EventType::Normal, "ResourcesDeleting", "Delete", note)
+            }
             Told::HookFailed { hook, message } => (
                 EventType::Warning,
                 "HookFailed",

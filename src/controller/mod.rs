@@ -2,6 +2,7 @@
 //! fetch (source) → render → compare (diff) → apply (sync) → health — then
 //! writes the status. `reconcile` is plumbing; the steps live in their stages.
 
+mod deletion;
 mod depends;
 mod events;
 mod watches;
@@ -85,6 +86,8 @@ pub struct Context {
 pub enum Error {
     #[error("writing the status of {0}: {1}")]
     Status(String, kube::Error),
+    #[error("removing the finalizer of {0}: {1}")]
+    Finalizer(String, kube::Error),
 }
 
 impl Context {
@@ -221,6 +224,10 @@ struct Pass {
 
 /// Runs one pass; returns how soon to come back when sooner than the usual requeue.
 async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, Error> {
+    if app.metadata.deletion_timestamp.is_some() {
+        // An app on its way out is never synced.
+        return deletion::finalize(app, ctx).await;
+    }
     let namespace = app.namespace().unwrap_or_default();
     let name = app.name_any();
     let annotations = app.annotations();
@@ -246,16 +253,7 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
     if status_differs(&previous, &status) {
         let mut status = status.clone();
         status.reconciled_at = Some(now());
-        let body =
-            json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "status": status});
-        let api: Api<Application> = Api::namespaced(ctx.client.clone(), &namespace);
-        api.patch_status(
-            &name,
-            &PatchParams::apply(sync::FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
+        write_status(ctx, app, &status).await?;
     }
     if refresh || manual_sync.is_some() || rollback.is_some() {
         let mut remove = serde_json::Map::new();
@@ -302,6 +300,25 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
         &app.uid().unwrap_or_default(),
     );
     Ok(again)
+}
+
+/// Writes the whole status (server-side apply on /status: skiff owns all of it).
+async fn write_status(
+    ctx: &Context,
+    app: &Application,
+    status: &ApplicationStatus,
+) -> Result<(), Error> {
+    let (namespace, name) = (app.namespace().unwrap_or_default(), app.name_any());
+    let body = json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "status": status});
+    let api: Api<Application> = Api::namespaced(ctx.client.clone(), &namespace);
+    api.patch_status(
+        &name,
+        &PatchParams::apply(sync::FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|e| Error::Status(format!("{namespace}/{name}"), e))?;
+    Ok(())
 }
 
 /// Status changes other than the reconcile time.

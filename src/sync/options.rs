@@ -199,6 +199,8 @@ impl SyncOptions {
                 "FailOnSharedResource" => app_only(&mut out.fail_on_shared_resource)?,
                 "PruneLast" => out.prune_last = Some(flag()?),
                 "Replace" => out.replace = Some(flag()?),
+                // As with Prune, `Delete=confirm` keeps the object.
+                "Delete" if value.eq_ignore_ascii_case("confirm") => out.delete = Some(false),
                 "Delete" => out.delete = Some(flag()?),
                 // `Prune=confirm` asks a person first: skiff has no one to ask, so it keeps the object.
                 "Prune" if value.eq_ignore_ascii_case("confirm") => out.prune = Some(false),

@@ -35,8 +35,10 @@ pub struct App<'a> {
     pub prune: bool,
 }
 
-/// Decides for one live object that the current render no longer holds.
-pub fn decide(app: &App, live: &Value) -> Verdict {
+/// Whether the object's own tracking annotation names this app and the
+/// object itself; the reason to keep it when it is the namespace
+/// CreateNamespace made.
+fn ours(app: &App, live: &Value) -> Result<(), Verdict> {
     let meta = live.field("metadata");
     let (name, namespace) = meta.map_or(("", ""), |m| (text(m, "name"), text(m, "namespace")));
     let kind = text(live, "kind");
@@ -45,12 +47,20 @@ pub fn decide(app: &App, live: &Value) -> Verdict {
         .map_or("", |(g, _)| g);
     let own = tracking_id(app.namespace, app.name, group, kind, namespace, name);
     if annotation(live, "tracking-id") != Some(own.as_str()) {
-        return Verdict::NotOurs;
+        return Err(Verdict::NotOurs);
     }
     if kind == "Namespace" && group.is_empty() && app.created_namespace == Some(name) {
-        return Verdict::Keep(format!(
+        return Err(Verdict::Keep(format!(
             "namespace {name} is the destination CreateNamespace made"
-        ));
+        )));
+    }
+    Ok(())
+}
+
+/// Decides for one live object that the current render no longer holds.
+pub fn decide(app: &App, live: &Value) -> Verdict {
+    if let Err(verdict) = ours(app, live) {
+        return verdict;
     }
     let object = match ObjectOptions::of(live) {
         Ok(o) => o,
@@ -66,6 +76,26 @@ pub fn decide(app: &App, live: &Value) -> Verdict {
     Verdict::Prune {
         wave: object.wave,
         last: options.prune_last == Some(true),
+    }
+}
+
+/// Decides for one of the app's objects when the app itself is deleted with
+/// a resources finalizer: everything of its own goes, except what says
+/// `Delete=false` (and the namespace CreateNamespace made). Waves do not
+/// matter here: the whole app goes at once, as in Argo CD.
+pub fn decide_on_deletion(app: &App, live: &Value) -> Verdict {
+    if let Err(verdict) = ours(app, live) {
+        return verdict;
+    }
+    match ObjectOptions::of(live) {
+        Ok(o) if app.options.with(&o.sync).delete == Some(false) => {
+            Verdict::Keep("Delete=false".into())
+        }
+        Ok(o) => Verdict::Prune {
+            wave: o.wave,
+            last: false,
+        },
+        Err(e) => Verdict::Keep(format!("its {e}")),
     }
 }
 
@@ -174,6 +204,55 @@ mod tests {
             decide(&off, &own),
             Verdict::Keep("ignored (requires pruning)".into())
         );
+    }
+
+    #[test]
+    fn deleting_the_app_keeps_delete_false_and_what_is_not_its_own() {
+        let options = SyncOptions::parse(["Prune=false"], Scope::App).unwrap();
+        let app = App {
+            namespace: "skiff",
+            name: "guestbook",
+            options: &options,
+            created_namespace: Some("web"),
+            // Neither prune settings nor Prune=false matter when the app goes.
+            prune: false,
+        };
+        let own = live(
+            "ConfigMap",
+            "a",
+            "skiff_guestbook:/ConfigMap:web/a",
+            json!({}),
+        );
+        assert!(matches!(
+            decide_on_deletion(&app, &own),
+            Verdict::Prune { .. }
+        ));
+        for keep in ["Delete=false", "Delete=confirm"] {
+            let kept = live(
+                "ConfigMap",
+                "b",
+                "skiff_guestbook:/ConfigMap:web/b",
+                json!({"argocd.argoproj.io/sync-options": keep}),
+            );
+            assert_eq!(
+                decide_on_deletion(&app, &kept),
+                Verdict::Keep("Delete=false".into())
+            );
+        }
+        let copied = live(
+            "ConfigMap",
+            "c",
+            "skiff_guestbook:/ConfigMap:web/a",
+            json!({}),
+        );
+        assert_eq!(decide_on_deletion(&app, &copied), Verdict::NotOurs);
+        let ns = live(
+            "Namespace",
+            "web",
+            "skiff_guestbook:/Namespace:/web",
+            json!({}),
+        );
+        assert!(matches!(decide_on_deletion(&app, &ns), Verdict::Keep(_)));
     }
 
     #[test]
