@@ -424,7 +424,8 @@ async fn hooks_run_in_their_phase_and_follow_their_delete_policy() {
     assert_eq!(done["sync"]["status"], "Synced");
 
     // A failing PreSync hook fails the operation, nothing of Sync is
-    // applied, and the SyncFail hook runs.
+    // applied, HookFailed deletes it, and the operation ends only once the
+    // SyncFail hook has.
     let (_up, cms) = app(
         &c,
         &apps,
@@ -433,12 +434,15 @@ async fn hooks_run_in_their_phase_and_follow_their_delete_policy() {
         &[
             (
                 "app/migrate.yaml",
-                Some(&job("migrate", "skiff.dev/hook: PreSync")),
+                Some(&job(
+                    "migrate",
+                    "skiff.dev/hook: PreSync, skiff.dev/hook-delete-policy: HookFailed",
+                )),
             ),
             ("app/config.yaml", Some(&cm("config", ""))),
             (
                 "app/cleanup.yaml",
-                Some(&cm("cleanup", "skiff.dev/hook: SyncFail")),
+                Some(&job("cleanup", "skiff.dev/hook: SyncFail")),
             ),
         ],
     )
@@ -450,17 +454,48 @@ async fn hooks_run_in_their_phase_and_follow_their_delete_policy() {
     server
         .set_job_finished("hookfail", "migrate", false)
         .unwrap();
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(c.client.clone(), "hookfail");
+    let cleaning = status_where(&apps, "hookfail", "the SyncFail hook runs", 30, |s| {
+        s["operationState"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("waiting for the SyncFail hooks"))
+    })
+    .await;
+    assert_eq!(cleaning["operationState"]["phase"], "Running");
+    assert!(jobs.get_opt("cleanup").await.unwrap().is_some());
+    assert!(
+        jobs.get_opt("migrate").await.unwrap().is_none(),
+        "HookFailed deletes the failed Job"
+    );
+    // A pass or two later the operation still waits.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        app_status(&apps, "hookfail").await["operationState"]["phase"],
+        "Running"
+    );
+    server
+        .set_job_finished("hookfail", "cleanup", true)
+        .unwrap();
     let failed = status_where(&apps, "hookfail", "the operation fails", 30, |s| {
         s["operationState"]["phase"] == "Failed"
     })
     .await;
     let message = failed["operationState"]["message"].as_str().unwrap();
     assert!(
-        message.contains("PreSync hook Job migrate failed"),
+        message.starts_with("PreSync hook Job migrate failed") && !message.contains("waiting"),
         "{message}"
     );
     assert!(!exists(&cms, "config").await);
-    assert!(exists(&cms, "cleanup").await, "the SyncFail hook ran");
+    let cleanup = failed["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "cleanup")
+        .unwrap();
+    assert_eq!(
+        (&cleanup["hookType"], &cleanup["hookPhase"]),
+        (&json!("SyncFail"), &json!("Succeeded"))
+    );
     let told = events_of(&c, "hookfail").await;
     assert!(
         told.iter()

@@ -25,7 +25,7 @@ use crate::source::creds::{credentials_for, SECRET_TYPE_LABELS};
 use crate::source::git::RepoCache;
 use crate::sync::hooks::HookPhase;
 use crate::sync::operation::{self, Compared, Extraneous, Progress};
-use crate::sync::options::{ObjectOptions, Scope, SyncOptions};
+use crate::sync::options::{ObjectOptions, Phase, Scope, SyncOptions};
 use crate::sync::{self, prune, retry, Kinds};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -881,17 +881,31 @@ impl SyncRun<'_> {
             };
             ctx.events.tell(app, started).await;
         }
-        let report = operation::run(
-            &ctx.client,
-            &ctx.kinds,
-            compared,
-            extraneous,
-            self.options,
-            &results,
-        )
-        .await;
-        let retrying =
-            matches!(report.progress, Progress::Failed(_)) && retry::allows(strategy, retries);
+        // An operation that failed waits for its SyncFail hooks.
+        let failing = self.running.filter(|_| {
+            results
+                .iter()
+                .any(|r| r.hook_type == Phase::SyncFail.as_str())
+        });
+        let (client, kinds) = (&ctx.client, &ctx.kinds);
+        let mut report = match failing {
+            Some(op) => {
+                let failure = op.message.strip_suffix(operation::SYNC_FAIL_WAIT);
+                let failure = failure.unwrap_or(&op.message);
+                operation::run_sync_fail(client, kinds, compared, &results, failure).await
+            }
+            None => {
+                operation::run(client, kinds, compared, extraneous, self.options, &results).await
+            }
+        };
+        let retrying = failing.is_none()
+            && matches!(report.progress, Progress::Failed(_))
+            && retry::allows(strategy, retries);
+        if let (Progress::Failed(failure), false, None) = (&report.progress, retrying, failing) {
+            let after = operation::run_sync_fail(client, kinds, compared, &results, failure).await;
+            report.outcomes.extend(after.outcomes);
+            report.progress = after.progress;
+        }
         if !retrying {
             self.tell(&report).await;
         }

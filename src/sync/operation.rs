@@ -219,8 +219,7 @@ pub async fn run(
             let c = &mut compared[id];
             if !c.options.hook.is_empty() {
                 let before = hook_before(previous, c, *phase);
-                let was_running = before == Some(HookPhase::Running);
-                let fresh = before.is_none() || was_running;
+                let fresh = matches!(before, None | Some(HookPhase::Running));
                 let now = hooks::advance(client, kinds, c, before).await;
                 if fresh {
                     outcomes.push(hook_outcome(&c.planned, *phase, now.clone()));
@@ -318,17 +317,6 @@ pub async fn run(
         }
     }
     if let Some(failure) = failure {
-        // SyncFail hooks are started and left to run; the operation has failed.
-        for (phase, _, ids) in steps.iter().filter(|(p, _, _)| *p == Phase::SyncFail) {
-            for &id in ids {
-                let c = &mut compared[id];
-                if hook_before(previous, c, *phase).is_some() {
-                    continue;
-                }
-                let now = hooks::advance(client, kinds, c, None).await;
-                outcomes.push(hook_outcome(&c.planned, *phase, now));
-            }
-        }
         return Report {
             progress: Progress::Failed(failure),
             outcomes,
@@ -393,6 +381,53 @@ pub async fn run(
         progress: Progress::Done,
         outcomes,
     }
+}
+
+/// Ends the message of an operation whose SyncFail hooks are running; the
+/// failure before it is what the operation ends with.
+pub const SYNC_FAIL_WAIT: &str = " (waiting for the SyncFail hooks)";
+
+/// After an operation failed with `failure`: starts its SyncFail hooks and
+/// waits for them, as Argo CD does; the operation fails once they have ended.
+pub async fn run_sync_fail(
+    client: &Client,
+    kinds: &Kinds,
+    compared: &mut [Compared],
+    previous: &[ResourceResult],
+    failure: &str,
+) -> Report {
+    let mut outcomes = Vec::new();
+    let mut running = false;
+    let mut failed = Vec::new();
+    for (phase, _, ids) in plan_steps(compared)
+        .into_iter()
+        .filter(|(p, _, _)| *p == Phase::SyncFail)
+    {
+        for id in ids {
+            let c = &mut compared[id];
+            let before = hook_before(previous, c, phase);
+            let fresh = matches!(before, None | Some(HookPhase::Running));
+            let now = hooks::advance(client, kinds, c, before).await;
+            if fresh {
+                outcomes.push(hook_outcome(&c.planned, phase, now.clone()));
+            }
+            match now {
+                HookPhase::Running => running = true,
+                HookPhase::Failed(m) => failed.push(format!(
+                    "; SyncFail hook {} {} failed: {m}",
+                    c.planned.kind(),
+                    c.planned.name()
+                )),
+                HookPhase::Succeeded => {}
+            }
+        }
+    }
+    let progress = if running {
+        Progress::Waiting(format!("{failure}{SYNC_FAIL_WAIT}"))
+    } else {
+        Progress::Failed(format!("{failure}{}", failed.concat()))
+    };
+    Report { progress, outcomes }
 }
 
 #[cfg(test)]
