@@ -1327,3 +1327,86 @@ async fn deleting_an_app_deletes_its_objects_only_with_a_resources_finalizer() {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert!(exists(&plain, "a").await && exists(&plain, "b").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_with_only_generate_name_is_named_by_each_operation() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let note = |data: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: note-\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: BeforeHookCreation\ndata:\n  k: {data}\n")
+    };
+    let (up, cms) = app(
+        &c,
+        &apps,
+        "generated",
+        json!({"prune": true}),
+        &[
+            ("app/note.yaml", Some(&note("one"))),
+            ("app/config.yaml", Some(&cm("config", ""))),
+        ],
+    )
+    .await;
+    let hook_name = |s: &Value| -> Option<String> {
+        let r = s["operationState"]["syncResult"]["resources"].as_array()?;
+        let hook = r.iter().find(|r| r["hookType"] == "PostSync")?;
+        Some(hook["name"].as_str()?.to_string())
+    };
+    let first = status_where(&apps, "generated", "the sync succeeds", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    let revision = first["sync"]["revision"].as_str().unwrap();
+    let name = hook_name(&first).unwrap();
+    assert!(
+        name.starts_with(&format!("note-{}-postsync-", &revision[..7])),
+        "{name}"
+    );
+    let made = cms.get(&name).await.unwrap();
+    assert_eq!(made.data.unwrap()["k"], "one");
+    let listed: Vec<&str> = first["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["config"]);
+
+    // The next operation makes a new one; the first stays (its name is not the new one's).
+    up.commit(
+        &[
+            ("app/note.yaml", Some(&note("two"))),
+            ("app/config.yaml", Some(&cm("config", "changed: \"yes\""))),
+        ],
+        "second",
+    );
+    let second = status_where(&apps, "generated", "the second sync succeeds", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+            && s["sync"]["revision"] != first["sync"]["revision"]
+    })
+    .await;
+    let again = hook_name(&second).unwrap();
+    assert_ne!(again, name);
+    assert_eq!(cms.get(&again).await.unwrap().data.unwrap()["k"], "two");
+    assert!(exists(&cms, &name).await);
+
+    // Anything but a hook needs a fixed name: the error names the file.
+    up.commit(
+        &[(
+            "app/config.yaml",
+            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: config-\n"),
+        )],
+        "no name",
+    );
+    let s = status_where(&apps, "generated", "the render fails", 30, |s| {
+        condition(s, "ComparisonError").is_some()
+    })
+    .await;
+    let message = condition(&s, "ComparisonError").unwrap()["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("config.yaml")
+            && message.contains("generateName is only supported on hooks"),
+        "{message}"
+    );
+}

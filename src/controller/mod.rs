@@ -23,7 +23,7 @@ use crate::metrics::{repo_label, AppInfo, Metrics, SyncLabels};
 use crate::render;
 use crate::source::creds::{credentials_for, SECRET_TYPE_LABELS};
 use crate::source::git::RepoCache;
-use crate::sync::hooks::HookPhase;
+use crate::sync::hooks::{self, HookPhase};
 use crate::sync::operation::{self, Compared, Extraneous, Progress};
 use crate::sync::options::{ObjectOptions, Phase, Scope, SyncOptions};
 use crate::sync::{self, prune, retry, Kinds};
@@ -581,12 +581,17 @@ async fn compare_and_sync(
         if options.skip {
             continue;
         }
-        let live = sync::get_live(&ctx.client, &p).await.map_err(|e| {
-            stop(
-                "ComparisonError",
-                format!("reading {} {}: {e}", p.kind(), p.name()),
-            )
-        })?;
+        // A hook with only generateName is named by the operation that makes it.
+        let live = if p.name().is_empty() {
+            None
+        } else {
+            sync::get_live(&ctx.client, &p).await.map_err(|e| {
+                stop(
+                    "ComparisonError",
+                    format!("reading {} {}: {e}", p.kind(), p.name()),
+                )
+            })?
+        };
         // Ignored fields keep their live values, in the comparison and when applied.
         let mut ignored = Vec::new();
         if let Some(live) = &live {
@@ -858,6 +863,9 @@ impl SyncRun<'_> {
         prune::refuse_empty(rendered, prunes, automated.is_some_and(|a| a.allow_empty))
             .map_err(|e| stop("SyncError", e))?;
         let started = self.running.map_or_else(now, |o| o.started_at.clone());
+        for c in compared.iter_mut() {
+            hooks::name_generated(c, self.commit, &started);
+        }
         if let Some(ns) = self.created_namespace.filter(|ns| !ns.is_empty()) {
             let metadata = spec
                 .sync_policy

@@ -179,14 +179,31 @@ fn check_object(v: &Value) -> Result<(), String> {
                 ))
             }
             _ => {
-                if field == "metadata.name" && v.pointer("/metadata/generateName").is_some() {
-                    return Err("metadata.generateName is not supported: a GitOps object needs a fixed metadata.name".into());
+                if field == "metadata.name" {
+                    match v.pointer("/metadata/generateName") {
+                        // A hook is made anew by each sync, so it may have
+                        // its name generated (the sync names it).
+                        Some(Value::String(g)) if !g.is_empty() && is_hook(v) => continue,
+                        Some(_) => return Err("metadata.generateName is only supported on hooks: any other object needs a fixed metadata.name".into()),
+                        None => {}
+                    }
                 }
                 return Err(format!("{field} is missing"));
             }
         }
     }
     Ok(())
+}
+
+/// Whether the object carries a hook annotation (skiff's or Argo CD's).
+fn is_hook(v: &Value) -> bool {
+    ["skiff.dev/hook", "argocd.argoproj.io/hook"]
+        .iter()
+        .any(|key| {
+            v.pointer("/metadata/annotations")
+                .and_then(|a| a.get(*key))
+                .is_some()
+        })
 }
 
 /// Which tool renders a path (Argo CD's detection: a kustomization file means kustomize).

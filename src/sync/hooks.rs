@@ -6,7 +6,7 @@
 
 use super::operation::Compared;
 use super::options::DeletePolicy;
-use super::{apply_one, get_live, Kinds, Planned};
+use super::{apply_one, get_live, Kinds, Planned, TRACKING_ANNOTATION};
 use crate::health::{self, Health};
 use crate::render::fields::{text, Fields};
 use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
@@ -80,6 +80,39 @@ pub fn progress(obj: &Value) -> HookPhase {
             _ => HookPhase::Running,
         },
     }
+}
+
+/// Names a hook that has only `generateName` for this operation, as Argo CD
+/// does (`<generateName><revision>-<phase>-<start>`): every pass of the
+/// operation (its revision and start are pinned) finds the same object, and
+/// the next operation makes a new one.
+pub fn name_generated(c: &mut Compared, revision: &str, started: &str) {
+    if c.options.hook.is_empty() || !c.planned.name().is_empty() {
+        return;
+    }
+    let Some(meta) = c.planned.manifest.object["metadata"].as_object_mut() else {
+        return;
+    };
+    let Some(prefix) = meta.remove("generateName") else {
+        return;
+    };
+    let start = started
+        .parse::<jiff::Timestamp>()
+        .map_or(0, |t| t.as_second());
+    let name = format!(
+        "{}{}-{}-{start}",
+        prefix.as_str().unwrap_or_default(),
+        &revision[..revision.len().min(7)],
+        c.options.hook[0].as_str().to_ascii_lowercase()
+    );
+    // The tracking id was made with an empty name: it ends with the namespace and '/'.
+    if let Some(Value::String(id)) = meta
+        .get_mut("annotations")
+        .and_then(|a| a.get_mut(TRACKING_ANNOTATION))
+    {
+        id.push_str(&name);
+    }
+    meta.insert("name".into(), Value::String(name));
 }
 
 async fn delete(client: &Client, kinds: &Kinds, p: &Planned) -> Result<(), String> {
