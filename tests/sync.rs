@@ -1410,3 +1410,73 @@ async fn a_hook_with_only_generate_name_is_named_by_each_operation() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_propagation_policy_decides_what_happens_to_dependents() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    let mut ups = Vec::new();
+    for (name, option) in [
+        ("orphans", Some("PrunePropagationPolicy=orphan")),
+        ("cascades", None),
+    ] {
+        let up = Upstream::new();
+        up.commit(
+            &[
+                ("app/parent.yaml", Some(&cm("parent", ""))),
+                ("app/keep.yaml", Some(&cm("keep", ""))),
+            ],
+            "first",
+        );
+        let mut a = application(name, &up.url(), "app", name, true);
+        let policy = a.spec.sync_policy.as_mut().unwrap();
+        policy.automated.as_mut().unwrap().prune = true;
+        policy.sync_options.extend(option.map(String::from));
+        apps.create(&PostParams::default(), &a).await.unwrap();
+        ups.push((name, up));
+    }
+    for (name, up) in &ups {
+        status_where(&apps, name, "both are synced", 30, |s| {
+            s["sync"]["status"] == "Synced"
+                && s["resources"].as_array().is_some_and(|r| r.len() == 2)
+        })
+        .await;
+        // A dependent made by someone else, owned by the object about to leave git.
+        let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), name);
+        let parent = cms.get("parent").await.unwrap();
+        let child = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "child",
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "parent",
+                "uid": parent.metadata.uid.unwrap()}]}});
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(child).unwrap(),
+        )
+        .await
+        .unwrap();
+        up.commit(&[("app/parent.yaml", None)], "parent leaves");
+    }
+    for (name, _) in &ups {
+        status_where(&apps, name, "parent is pruned", 30, |s| {
+            results(s).contains(&("parent".into(), "Pruned".into()))
+        })
+        .await;
+    }
+    let orphans: Api<ConfigMap> = Api::namespaced(c.client.clone(), "orphans");
+    let cascades: Api<ConfigMap> = Api::namespaced(c.client.clone(), "cascades");
+    eventually("the cascading delete reaches the child", 30, || async {
+        (!exists(&cascades, "child").await).then_some(())
+    })
+    .await;
+    let child = eventually("the orphan loses its owner", 30, || async {
+        let child = orphans.get_opt("child").await.unwrap()?;
+        let owned = child
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_some_and(|o| !o.is_empty());
+        (!owned).then_some(child)
+    })
+    .await;
+    assert_eq!(child.metadata.name.as_deref(), Some("child"));
+    assert!(!exists(&orphans, "parent").await);
+}
