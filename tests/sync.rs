@@ -7,6 +7,7 @@ mod support;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::ResourceExt;
 use serde_json::{json, Value};
 use skiff::application::Application;
 use support::*;
@@ -1479,4 +1480,128 @@ async fn prune_propagation_policy_decides_what_happens_to_dependents() {
     .await;
     assert_eq!(child.metadata.name.as_deref(), Some("child"));
     assert!(!exists(&orphans, "parent").await);
+}
+
+/// Asks the controller for a pass now and waits until it has run.
+async fn refresh(apps: &Api<Application>, name: &str) {
+    let ask = json!({"metadata": {"annotations": {"skiff.dev/refresh": "normal"}}});
+    apps.patch(name, &PatchParams::default(), &Patch::Merge(&ask))
+        .await
+        .unwrap();
+    eventually("the refresh is handled", 30, || async {
+        let a = apps.get(name).await.unwrap();
+        (!a.annotations().contains_key("skiff.dev/refresh")).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_the_server_defaults_or_others_own_are_not_drift() {
+    let c = cluster().await;
+    let (apps, _cache) = controller(&c).await;
+    // Minimal manifests: the server fills in strategy, revisionHistoryLimit,
+    // clusterIP, protocol, targetPort, sessionAffinity, ...
+    let db = DB.replace("argocd.argoproj.io/sync-wave: \"-1\"", "note: db");
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\nspec:\n  selector: {app: db}\n  ports:\n  - port: 5432\n";
+    let (_up, _) = app(
+        &c,
+        &apps,
+        "defaults",
+        json!({"prune": true, "selfHeal": true}),
+        &[("app/db.yaml", Some(&db)), ("app/svc.yaml", Some(service))],
+    )
+    .await;
+    status_where(&apps, "defaults", "both are applied", 30, |s| {
+        s["operationState"]["phase"] == "Succeeded"
+    })
+    .await;
+    // Another manager adds what skiff does not set.
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "defaults");
+    let label = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "db", "labels": {"team": "data"}, "annotations": {"owner": "ops"}}});
+    deployments
+        .patch("db", &PatchParams::apply("labeler"), &Patch::Apply(&label))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    refresh(&apps, "defaults").await;
+    let s = app_status(&apps, "defaults").await;
+    assert_eq!(s["sync"]["status"], "Synced", "{s:#}");
+    let states: Vec<(&str, &str)> = s["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("Deployment", "Synced"), ("Service", "Synced")]);
+    assert_eq!(
+        s["history"].as_array().unwrap().len(),
+        1,
+        "no sync ran for the label: {s:#}"
+    );
+    let live = deployments.get("db").await.unwrap();
+    assert_eq!(
+        live.labels()["team"],
+        "data",
+        "the other manager's label stays"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automated_sync_tries_a_revision_once_and_history_is_bounded() {
+    let c = cluster().await;
+    let Some(server) = &c.server else {
+        eprintln!("skipped: needs the test API server's controls to inject API errors");
+        return;
+    };
+    let (apps, _cache) = controller(&c).await;
+    server.fail_next(Some("PATCH"), Some("configmaps"), 1, 500);
+    let up = Upstream::new();
+    up.commit(&[("app/a.yaml", Some(&cm("a", "")))], "first");
+    let mut a = application("once", &up.url(), "app", "once", true);
+    a.spec.revision_history_limit = Some(2);
+    apps.create(&PostParams::default(), &a).await.unwrap();
+    let failed = status_where(&apps, "once", "the sync fails", 30, |s| {
+        s["operationState"]["phase"] == "Failed"
+    })
+    .await;
+    // Passes after it do not try the same revision again (it would succeed now).
+    for _ in 0..2 {
+        refresh(&apps, "once").await;
+    }
+    let s = app_status(&apps, "once").await;
+    assert_eq!(s["operationState"]["phase"], "Failed");
+    assert_eq!(
+        s["operationState"]["startedAt"],
+        failed["operationState"]["startedAt"]
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "once");
+    assert!(!exists(&cms, "a").await);
+    // A new revision is tried.
+    let mut revisions = Vec::new();
+    for n in 1..=3 {
+        up.commit(
+            &[("app/a.yaml", Some(&cm("a", &format!("n: \"{n}\""))))],
+            "next",
+        );
+        let s = status_where(&apps, "once", "the new revision syncs", 30, |s| {
+            s["operationState"]["phase"] == "Succeeded"
+                && !revisions.contains(&s["sync"]["revision"])
+                && s["operationState"]["syncResult"]["revision"] == s["sync"]["revision"]
+        })
+        .await;
+        revisions.push(s["sync"]["revision"].clone());
+    }
+    let s = app_status(&apps, "once").await;
+    let history: Vec<(&Value, &Value)> = s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (&h["id"], &h["revision"]))
+        .collect();
+    assert_eq!(
+        history,
+        [(&json!(1), &revisions[1]), (&json!(2), &revisions[2])],
+        "revisionHistoryLimit 2 keeps the last two"
+    );
 }
