@@ -344,6 +344,10 @@ pub struct OperationState {
     /// Attempts made again after a failure (syncPolicy.retry).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_count: i64,
+    /// Self-heal syncs in a row (skiff's, as Argo CD's selfHealAttemptsCount):
+    /// each waits longer after the last.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub self_heal_attempts: i64,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -1036,13 +1036,31 @@ async fn drift_is_healed_without_waiting_for_the_poll() {
     })
     .await;
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
-    // A deleted object comes back the same way.
+    let first = status_where(&apps, "watched", "the first heal is recorded", 10, |s| {
+        s["operationState"]["phase"] == "Succeeded" && s["operationState"]["selfHealAttempts"] == 1
+    })
+    .await;
+    // A deleted object comes back the same way; a second heal in a row waits
+    // 2 s after the first (Argo CD's self-heal backoff).
     cms.delete("a", &Default::default()).await.unwrap();
     eventually("the deleted object is back", 20, || {
         let cms = cms.clone();
         async move { cms.get_opt("a").await.ok().flatten() }
     })
     .await;
+    let second = status_where(&apps, "watched", "the second heal is recorded", 10, |s| {
+        s["operationState"]["phase"] == "Succeeded" && s["operationState"]["selfHealAttempts"] == 2
+    })
+    .await;
+    let at = |s: &Value, field: &str| {
+        s["operationState"][field]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    let gap = at(&second, "startedAt").duration_since(at(&first, "finishedAt"));
+    assert!(gap.as_secs() >= 2, "the second heal waited {gap:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

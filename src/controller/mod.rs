@@ -669,15 +669,37 @@ async fn compare_and_sync(
             pass.again = Some(DEPENDENCY_POLL);
         }
     }
-    if start {
-        // A repeat of a successful automated sync of this revision is self-heal.
-        let trigger = if manual_sync.is_some() && running.is_none() {
-            Trigger::Manual
-        } else if attempted.is_some_and(|o| o.phase == "Succeeded") {
-            Trigger::SelfHeal
+    // A repeat of a successful automated sync of this revision is self-heal.
+    let trigger = if manual_sync.is_some() && running.is_none() {
+        Trigger::Manual
+    } else if attempted.is_some_and(|o| o.phase == "Succeeded") {
+        Trigger::SelfHeal
+    } else {
+        Trigger::Automated
+    };
+    // Heals in a row wait longer each time, so skiff does not fight another
+    // writer of the same field in a hot loop.
+    let mut self_heal_attempts = running.map_or(0, |o| o.self_heal_attempts);
+    if let (true, None, Some(last)) = (start && trigger == Trigger::SelfHeal, running, attempted) {
+        let since = last
+            .finished_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .and_then(|t| Duration::try_from(jiff::Timestamp::now().duration_since(t)).ok())
+            .unwrap_or_default();
+        let done = if since > retry::SELF_HEAL_COOLDOWN {
+            0
         } else {
-            Trigger::Automated
+            last.self_heal_attempts
         };
+        let wait = retry::self_heal_wait(done);
+        if since < wait {
+            start = false;
+            pass.again = Some(wait - since);
+        }
+        self_heal_attempts = done + 1;
+    }
+    if start {
         let operation = SyncRun {
             source: &source,
             app,
@@ -687,6 +709,7 @@ async fn compare_and_sync(
             created_namespace,
             running,
             trigger,
+            self_heal_attempts,
         };
         if let Err(e) = operation.run(&mut compared, &mut extraneous, pass).await {
             pass.errors.push(e);
@@ -767,6 +790,8 @@ struct SyncRun<'a> {
     created_namespace: Option<&'a str>,
     /// The operation this continues, if one is running.
     running: Option<&'a OperationState>,
+    /// Self-heals in a row, this one included (0 when it is not one).
+    self_heal_attempts: i64,
 }
 
 impl SyncRun<'_> {
@@ -990,6 +1015,7 @@ impl SyncRun<'_> {
                 resources: results,
             }),
             retry_count: retries + i64::from(retrying),
+            self_heal_attempts: self.self_heal_attempts,
         });
         match report.progress {
             Progress::Done => {

@@ -69,6 +69,23 @@ pub fn backoff(strategy: Option<&RetryStrategy>, attempt: i64) -> Result<Duratio
     Ok(Duration::from_secs_f64(wait.min(max.as_secs_f64())))
 }
 
+/// Self-heal backs off as Argo CD's controller does by default: within a run
+/// of heals the first goes at once, the next after 2s, then 3 times longer
+/// each time, at most 5m. A run ends when no heal was needed for the cooldown.
+pub const SELF_HEAL_COOLDOWN: Duration = Duration::from_secs(330);
+const SELF_HEAL_FIRST: Duration = Duration::from_secs(2);
+const SELF_HEAL_FACTOR: u32 = 3;
+const SELF_HEAL_MAX: Duration = Duration::from_secs(300);
+
+/// How long after the last heal the next may run, `done` heals into a run.
+pub fn self_heal_wait(done: i64) -> Duration {
+    if done <= 0 {
+        return Duration::ZERO;
+    }
+    let growth = SELF_HEAL_FACTOR.saturating_pow((done - 1).min(20) as u32);
+    SELF_HEAL_FIRST.saturating_mul(growth).min(SELF_HEAL_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +100,13 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("five seconds").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn self_heal_backs_off_like_argo_cd() {
+        let waits: Vec<u64> = (0..8).map(|n| self_heal_wait(n).as_secs()).collect();
+        assert_eq!(waits, [0, 2, 6, 18, 54, 162, 300, 300]);
+        assert_eq!(self_heal_wait(i64::MAX), Duration::from_secs(300));
     }
 
     #[test]
