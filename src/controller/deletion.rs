@@ -5,9 +5,8 @@
 //! they are gone, so the Application disappears last.
 
 use super::events::Told;
-use super::{stop, write_status, Context, Error, Stop, OPERATION_POLL};
+use super::{app_sync_options, stop, write_status, Context, Error, Stop, OPERATION_POLL};
 use crate::application::{Application, ApplicationCondition};
-use crate::sync::options::{Scope, SyncOptions};
 use crate::sync::prune::{self, Verdict};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::ResourceExt;
@@ -88,16 +87,10 @@ async fn delete_objects(
     propagation: PropagationPolicy,
 ) -> Result<Remaining, Stop> {
     let spec = &app.spec;
-    let options = SyncOptions::parse(
-        spec.sync_policy
-            .iter()
-            .flat_map(|p| p.sync_options.iter().map(String::as_str)),
-        Scope::App,
-    )
-    .map_err(|e| {
+    let options = app_sync_options(app).map_err(|e| {
         stop(
             "DeletionError",
-            format!("spec.syncPolicy.syncOptions: {e}; nothing is deleted until it is fixed"),
+            format!("{e}; nothing is deleted until it is fixed"),
         )
     })?;
     let dest_ns = spec.destination.namespace.clone().unwrap_or_default();

@@ -552,18 +552,7 @@ async fn compare_and_sync(
         }
     }
 
-    let app_options = SyncOptions::parse(
-        spec.sync_policy
-            .iter()
-            .flat_map(|p| p.sync_options.iter().map(String::as_str)),
-        Scope::App,
-    )
-    .map_err(|e| {
-        stop(
-            "InvalidSpecError",
-            format!("spec.syncPolicy.syncOptions: {e}"),
-        )
-    })?;
+    let app_options = app_sync_options(app).map_err(|e| stop("InvalidSpecError", e))?;
     let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
 
     let ignore =
@@ -1038,6 +1027,13 @@ impl SyncRun<'_> {
             Progress::Waiting(_) => Ok(()),
         }
     }
+}
+
+/// `spec.syncPolicy.syncOptions`, parsed; the error names the field.
+fn app_sync_options(app: &Application) -> Result<SyncOptions, String> {
+    let options = app.spec.sync_policy.iter().flat_map(|p| &p.sync_options);
+    SyncOptions::parse(options.map(String::as_str), Scope::App)
+        .map_err(|e| format!("spec.syncPolicy.syncOptions: {e}"))
 }
 
 fn ignores_extraneous(live: &Value) -> bool {
