@@ -137,6 +137,9 @@ async fn main() {
         listen: listen.clone(),
         requeue_seconds: REQUEUE_SECONDS,
         cache_dir: work.join("cache"),
+        webhook_secret: "skiff-webhook".into(),
+        webhook_allow_unsigned: false,
+        webhook_max_body_bytes: 1024 * 1024,
     };
     let controller_client = client.clone();
     tokio::spawn(async move {

@@ -43,7 +43,20 @@ pub struct ControllerArgs {
     /// Where the git mirrors live.
     #[arg(long, default_value = "/tmp/skiff/repos", env = "SKIFF_CACHE_DIR")]
     pub cache_dir: PathBuf,
+    /// The Secret in skiff's namespace holding webhook secrets
+    /// (keys webhook.gitea.secret, webhook.gogs.secret, webhook.github.secret, webhook.gitlab.secret).
+    #[arg(long, default_value = "skiff-webhook", env = "SKIFF_WEBHOOK_SECRET")]
+    pub webhook_secret: String,
+    /// Accept webhooks from providers that have no secret configured (unsigned).
+    #[arg(long, env = "SKIFF_WEBHOOK_ALLOW_UNSIGNED")]
+    pub webhook_allow_unsigned: bool,
+    /// The largest webhook body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024, env = "SKIFF_WEBHOOK_MAX_BODY_BYTES")]
+    pub webhook_max_body_bytes: usize,
 }
+
+/// Pushes the webhook handler may queue before it answers 503.
+const WEBHOOK_QUEUE: usize = 256;
 
 impl ControllerArgs {
     /// The namespace skiff runs in: the flag, else the pod's, else skiff-system.
@@ -68,21 +81,40 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let app = crate::web::router(crate::web::WebState {
+    let skiff_namespace = args.skiff_namespace();
+    let (queue, pushes) = tokio::sync::mpsc::channel(WEBHOOK_QUEUE);
+    let webhooks = crate::web::webhook::Webhooks {
+        secret: crate::web::webhook::watch_secret(
+            client.clone(),
+            &skiff_namespace,
+            &args.webhook_secret,
+        ),
+        allow_unsigned: args.webhook_allow_unsigned,
+        max_body: args.webhook_max_body_bytes,
+        queue,
+        metrics: metrics.clone(),
+    };
+    let web_state = crate::web::WebState {
         metrics: metrics.clone(),
         ready: ready.clone(),
-    });
+    };
+    let app = crate::web::router(web_state, webhooks);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     let config = crate::controller::Config {
         watch_namespace: args.watch_namespace.clone(),
-        skiff_namespace: args.skiff_namespace(),
+        skiff_namespace,
         requeue: std::time::Duration::from_secs(args.requeue_seconds.max(1)),
         cache_dir: args.cache_dir.clone(),
     };
     tracing::info!(listen = %args.listen, skiff_namespace = %config.skiff_namespace, "skiff controller starting");
     let ctx = Arc::new(crate::controller::Context::new(client, config, metrics));
+    tokio::spawn(crate::controller::webhooks::serve(
+        ctx.clone(),
+        pushes,
+        ready.clone(),
+    ));
     crate::controller::run(ctx, ready).await;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod deletion;
 mod depends;
 mod events;
 mod watches;
+pub mod webhooks;
 
 use depends::Dependencies;
 
@@ -31,6 +32,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{json, Value};
@@ -76,6 +78,10 @@ pub struct Context {
         >,
     >,
     pub events: events::Events,
+    /// The controller's cache of Applications, once it runs.
+    apps: std::sync::OnceLock<kube::runtime::reflector::Store<Application>>,
+    /// Apps a webhook asked to refresh: their next pass asks the remote.
+    refresh_asked: std::sync::Mutex<std::collections::HashSet<ObjectRef<Application>>>,
     pub repos: RepoCache,
     pub kinds: Kinds,
     pub metrics: Arc<Metrics>,
@@ -102,10 +108,31 @@ impl Context {
             repos: RepoCache::new(&config.cache_dir, Some(observer)),
             kinds: Kinds::default(),
             events: events::Events::new(client.clone()),
+            apps: std::sync::OnceLock::new(),
+            refresh_asked: Default::default(),
             client,
             metrics,
             config,
         }
+    }
+}
+
+impl Context {
+    /// Refreshes an app at once: a pass that asks the remote runs soon.
+    pub fn ask_refresh(&self, app: ObjectRef<Application>) {
+        self.refresh_asked
+            .lock()
+            .expect("refresh_asked")
+            .insert(app.clone());
+        self.watches.wake(app);
+    }
+
+    /// Whether a refresh was asked for this app since its last pass.
+    fn take_refresh(&self, app: &Application) -> bool {
+        self.refresh_asked
+            .lock()
+            .expect("refresh_asked")
+            .remove(&ObjectRef::from_obj(app))
     }
 }
 
@@ -144,7 +171,9 @@ pub async fn run(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
         let app = woken.recv().await?;
         Some((app, Some(woken)))
     });
-    Controller::new(apps, watcher::Config::default())
+    let controller = Controller::new(apps, watcher::Config::default());
+    let _ = ctx.apps.set(controller.store());
+    controller
         // Changes of an app's objects arrive in bursts; one pass serves them.
         .with_config(
             kube::runtime::controller::Config::default()
@@ -231,9 +260,10 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
     let namespace = app.namespace().unwrap_or_default();
     let name = app.name_any();
     let annotations = app.annotations();
-    let refresh = REFRESH_ANNOTATIONS
+    let refresh_annotated = REFRESH_ANNOTATIONS
         .iter()
         .any(|a| annotations.contains_key(*a));
+    let refresh = ctx.take_refresh(app) || refresh_annotated;
     // `skiff.dev/sync: prune` also prunes, as `argocd app sync --prune` does.
     let manual_sync = annotations.get(SYNC_ANNOTATION).map(String::as_str);
     let rollback = annotations.get(ROLLBACK_ANNOTATION).map(String::as_str);
@@ -255,7 +285,7 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
         status.reconciled_at = Some(now());
         write_status(ctx, app, &status).await?;
     }
-    if refresh || manual_sync.is_some() || rollback.is_some() {
+    if refresh_annotated || manual_sync.is_some() || rollback.is_some() {
         let mut remove = serde_json::Map::new();
         for a in REFRESH_ANNOTATIONS
             .iter()

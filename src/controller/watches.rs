@@ -43,6 +43,11 @@ impl Watches {
         (watches, woken)
     }
 
+    /// Wakes an app: the controller runs a pass for it soon.
+    pub fn wake(&self, app: ObjectRef<Application>) {
+        let _ = self.wake.send(app);
+    }
+
     /// Starts watching this kind unless it is watched already.
     pub fn ensure(&self, resource: &ApiResource) {
         let key = (

@@ -47,6 +47,12 @@ struct GitLabels {
     request_type: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    provider: String,
+    outcome: String,
+}
+
 fn reconcile_histogram() -> Histogram {
     Histogram::new([0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
 }
@@ -65,6 +71,7 @@ pub struct Metrics {
     sync: Family<SyncLabels, Counter>,
     git_requests: Family<GitLabels, Counter>,
     git_duration: Family<GitLabels, Histogram, fn() -> Histogram>,
+    webhooks: Family<WebhookLabels, Counter>,
     /// The series each app owns, so a deleted app leaves none behind.
     per_app: Mutex<HashMap<(String, String), AppSeries>>,
     /// The uids of the apps deleted last, newest at the back.
@@ -121,8 +128,16 @@ impl Default for Metrics {
             "Git requests duration seconds.",
             git_duration.clone(),
         );
+        // skiff's own: Argo CD has no webhook metric.
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "skiff_webhook_requests",
+            "Git webhook requests by provider and outcome.",
+            webhooks.clone(),
+        );
         Metrics {
             registry,
+            webhooks,
             app_info,
             reconcile,
             sync,
@@ -185,6 +200,16 @@ impl Metrics {
         if !entry.1.contains(&labels) {
             entry.1.push(labels);
         }
+    }
+
+    /// One webhook request: `provider` as detected (`unknown` when none was),
+    /// `outcome` what became of it.
+    pub fn count_webhook(&self, provider: &str, outcome: &str) {
+        let labels = WebhookLabels {
+            provider: provider.into(),
+            outcome: outcome.into(),
+        };
+        self.webhooks.get_or_create(&labels).inc();
     }
 
     pub fn observe_git(&self, url: &str, request_type: &str, took: Duration) {

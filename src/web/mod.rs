@@ -1,11 +1,13 @@
-//! skiff's one HTTP listener: `/metrics`, `/healthz` and `/readyz` (the UI,
-//! API and webhooks join it later). It only reads shared state.
+//! skiff's one HTTP listener: `/metrics`, `/healthz`, `/readyz` and git
+//! webhooks at `/api/webhook` (the UI and API join it later).
+
+pub mod webhook;
 
 use crate::metrics::Metrics;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,12 +18,18 @@ pub struct WebState {
     pub ready: Arc<AtomicBool>,
 }
 
-pub fn router(state: WebState) -> Router {
+pub fn router(state: WebState, webhooks: webhook::Webhooks) -> Router {
+    let hooks = Router::new()
+        .route("/api/webhook", post(webhook::receive))
+        // The handler reads the body itself, against its own limit.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(webhooks);
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(state)
+        .merge(hooks)
 }
 
 async fn metrics(State(s): State<WebState>) -> impl IntoResponse {

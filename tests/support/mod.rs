@@ -172,6 +172,9 @@ pub fn start_stoppable_controller(
         listen: listen.clone(),
         requeue_seconds,
         cache_dir: cache.path().to_path_buf(),
+        webhook_secret: "skiff-webhook".into(),
+        webhook_allow_unsigned: false,
+        webhook_max_body_bytes: 1024 * 1024,
     };
     let client = client.clone();
     let running = tokio::spawn(async move {
