@@ -2,8 +2,11 @@ use clap::Parser;
 
 fn main() {
     let cli = skiff::cli::Cli::parse();
-    if let Err(e) = skiff::cli::run(cli) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    match skiff::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(failed) => {
+            eprintln!("error: {}", failed.message);
+            std::process::exit(failed.code);
+        }
     }
 }

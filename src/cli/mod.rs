@@ -1,5 +1,8 @@
 //! The `skiff` command line: flags with env-var twins and `--help` text.
 
+pub mod app;
+mod table;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -24,6 +27,30 @@ pub enum Command {
     Crd,
     /// Print skiff's version.
     Version,
+    /// Work with Applications from a terminal (list, get, diff, sync, refresh, history, rollback, wait).
+    App(app::AppArgs),
+}
+
+/// A command's failure: what to print, and the exit code.
+#[derive(Debug)]
+pub struct Failed {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failed {
+    pub fn with_code(code: i32, message: impl Into<String>) -> Failed {
+        Failed {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Failed {
+        Failed::with_code(1, message)
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -137,12 +164,26 @@ pub struct RenderArgs {
     pub root: Option<PathBuf>,
 }
 
-/// Runs a command; the error is printed by `main` and makes the exit code 1.
+/// Runs a command; returns its exit code. A failure is printed by `main`.
 ///
-/// Only the controller needs an async runtime and logging; the offline
-/// commands start neither, so `skiff render` is a short-lived process.
-pub fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
+/// Only the controller and `app` need an async runtime; the offline commands
+/// start none, so `skiff render` is a short-lived process.
+pub fn run(cli: Cli) -> Result<i32, Failed> {
+    if let Command::App(args) = cli.command {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        return runtime.block_on(app::run(args));
+    }
+    offline_or_controller(cli.command)
+        .map(|()| 0)
+        .map_err(Failed::from)
+}
+
+fn offline_or_controller(command: Command) -> Result<(), String> {
+    match command {
+        Command::App(_) => unreachable!("run handles app"),
         Command::Controller(args) => {
             tracing_subscriber::fmt()
                 .with_env_filter(

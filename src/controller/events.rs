@@ -34,6 +34,10 @@ pub enum Told<'a> {
         hook: &'a str,
         message: &'a str,
     },
+    /// A manual sync at a revision, refused.
+    SyncRefused {
+        message: &'a str,
+    },
     RollbackRefused {
         message: &'a str,
     },
@@ -128,6 +132,12 @@ impl Events {
                 }
                 (EventType::Normal, "ResourcesDeleting", "Delete", note)
             }
+            Told::SyncRefused { message } => (
+                EventType::Warning,
+                "SyncRefused",
+                "Sync",
+                message.to_string(),
+            ),
             Told::HookFailed { hook, message } => (
                 EventType::Warning,
                 "HookFailed",

@@ -5,6 +5,7 @@
 mod deletion;
 mod depends;
 mod events;
+pub mod preview;
 mod watches;
 pub mod webhooks;
 
@@ -44,6 +45,9 @@ use std::time::{Duration, Instant};
 pub const SYNC_ANNOTATION: &str = "skiff.dev/sync";
 /// `skiff.dev/rollback: <history id>`: a manual sync at that entry's revision and source.
 pub const ROLLBACK_ANNOTATION: &str = "skiff.dev/rollback";
+/// `skiff.dev/sync-revision: <revision>` beside `skiff.dev/sync`: a manual sync
+/// of the spec's source at another revision (`argocd app sync --revision`).
+pub const SYNC_REVISION_ANNOTATION: &str = "skiff.dev/sync-revision";
 pub const REFRESH_ANNOTATIONS: &[&str] = &["skiff.dev/refresh", "argocd.argoproj.io/refresh"];
 const DEFAULT_HISTORY_LIMIT: usize = 10;
 /// How soon a running operation (waiting for a wave to become healthy) is looked at again.
@@ -247,7 +251,7 @@ struct Pass {
     extraneous: Vec<Extraneous>,
     /// Come back this soon (an operation is running).
     again: Option<Duration>,
-    /// Why a rollback that was asked for was refused.
+    /// Why a rollback or a sync at a revision that was asked for was refused.
     refused: Option<String>,
 }
 
@@ -267,12 +271,16 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
     // `skiff.dev/sync: prune` also prunes, as `argocd app sync --prune` does.
     let manual_sync = annotations.get(SYNC_ANNOTATION).map(String::as_str);
     let rollback = annotations.get(ROLLBACK_ANNOTATION).map(String::as_str);
+    let revision = annotations
+        .get(SYNC_REVISION_ANNOTATION)
+        .map(String::as_str);
 
     let mut pass = Pass::default();
     let asked = Asked {
         refresh,
         sync: manual_sync,
         rollback,
+        revision,
     };
     if let Err(s) = compare_and_sync(app, ctx, asked, &mut pass).await {
         pass.errors.push(s);
@@ -285,12 +293,16 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
         status.reconciled_at = Some(now());
         write_status(ctx, app, &status).await?;
     }
-    if refresh_annotated || manual_sync.is_some() || rollback.is_some() {
+    if refresh_annotated || manual_sync.is_some() || rollback.is_some() || revision.is_some() {
         let mut remove = serde_json::Map::new();
-        for a in REFRESH_ANNOTATIONS
-            .iter()
-            .chain([SYNC_ANNOTATION, ROLLBACK_ANNOTATION].iter())
-        {
+        for a in REFRESH_ANNOTATIONS.iter().chain(
+            [
+                SYNC_ANNOTATION,
+                ROLLBACK_ANNOTATION,
+                SYNC_REVISION_ANNOTATION,
+            ]
+            .iter(),
+        ) {
             if annotations.contains_key(*a) {
                 remove.insert(a.to_string(), Value::Null);
             }
@@ -437,11 +449,14 @@ struct Asked<'a> {
     sync: Option<&'a str>,
     /// `skiff.dev/rollback`: a history id.
     rollback: Option<&'a str>,
+    /// `skiff.dev/sync-revision`: the revision a manual sync is for.
+    revision: Option<&'a str>,
 }
 
 /// The source and revision a pass works on: the running operation's (it is
-/// pinned), a history entry's (rollback), or the spec's.
-/// A refused rollback is left in `pass.refused`.
+/// pinned), a history entry's (rollback), the spec's source at the revision a
+/// manual sync asks for, or the spec's. A refused rollback or revision is left
+/// in `pass.refused`.
 fn target(app: &Application, asked: Asked, pass: &mut Pass) -> (ApplicationSource, String, bool) {
     let spec = &app.spec;
     let status = app.status.as_ref();
@@ -471,6 +486,23 @@ fn target(app: &Application, asked: Asked, pass: &mut Pass) -> (ApplicationSourc
         };
         pass.refused = Some(refused);
     }
+    if let (Some(_), Some(revision)) = (asked.sync, asked.revision.map(str::trim)) {
+        let automated = spec
+            .sync_policy
+            .as_ref()
+            .is_some_and(|p| p.automated.is_some());
+        if !automated && !revision.is_empty() {
+            return (spec.source.clone(), revision.to_string(), false);
+        }
+        pass.refused = Some(format!(
+            "sync to revision {revision:?} refused: {}",
+            if automated {
+                "automated sync is on and would go back to targetRevision (turn it off first)"
+            } else {
+                "the revision is empty"
+            }
+        ));
+    }
     (
         spec.source.clone(),
         spec.source.target_revision.clone(),
@@ -488,12 +520,19 @@ async fn compare_and_sync(
     let (source, revision, rolling_back) = target(app, asked, pass);
     if let Some(message) = pass.refused.clone() {
         // A one-off request: told as an event, shown as a condition for this pass.
-        let told = Told::RollbackRefused { message: &message };
+        let told = match asked.rollback {
+            Some(_) => Told::RollbackRefused { message: &message },
+            None => Told::SyncRefused { message: &message },
+        };
         ctx.events.tell(app, told).await;
         pass.errors.push(stop("SyncError", message));
     }
     let refresh = asked.refresh;
-    let manual_sync = asked.sync.or(rolling_back.then_some("rollback"));
+    // A refused request syncs nothing.
+    let manual_sync = match pass.refused {
+        Some(_) => None,
+        None => asked.sync.or(rolling_back.then_some("rollback")),
+    };
     let dest = &spec.destination;
     if dest
         .server

@@ -49,12 +49,13 @@ fn mask_secrets(live: &mut Value, wanted: &mut Value) {
     }
 }
 
-/// The unified diff from `live` (None: missing) to `wanted`, labelled with
-/// `name`; empty when they are the same.
-pub fn unified(name: &str, live: Option<&Value>, wanted: &Value) -> String {
+/// The unified diff from `live` (None: missing) to `wanted` (None: to be
+/// deleted), labelled with `name`; empty when they are the same.
+pub fn unified(name: &str, live: Option<&Value>, wanted: Option<&Value>) -> String {
     let mut before = live.map(without_bookkeeping).unwrap_or(Value::Null);
-    let mut after = without_bookkeeping(wanted);
-    if wanted.get("kind").and_then(Value::as_str) == Some("Secret") {
+    let mut after = wanted.map(without_bookkeeping).unwrap_or(Value::Null);
+    let secret = |v: Option<&Value>| v.and_then(|v| v.get("kind")) == Some(&Value::from("Secret"));
+    if secret(live) || secret(wanted) {
         mask_secrets(&mut before, &mut after);
     }
     let text = |v: &Value| {
@@ -84,16 +85,22 @@ mod tests {
     fn a_yaml_diff_without_bookkeeping() {
         let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "7", "managedFields": []}, "data": {"k": "old", "same": "x"}});
         let wanted = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "8"}, "data": {"k": "new", "same": "x"}});
-        let d = unified("ConfigMap/a", Some(&live), &wanted);
+        let d = unified("ConfigMap/a", Some(&live), Some(&wanted));
         assert!(
             d.starts_with("--- live/ConfigMap/a\n+++ wanted/ConfigMap/a\n"),
             "{d}"
         );
         assert!(d.contains("-  k: old\n+  k: new\n"), "{d}");
         assert!(!d.contains("resourceVersion"), "{d}");
-        assert_eq!(unified("ConfigMap/a", Some(&wanted), &wanted), "");
-        let missing = unified("ConfigMap/a", None, &wanted);
+        assert_eq!(unified("ConfigMap/a", Some(&wanted), Some(&wanted)), "");
+        let missing = unified("ConfigMap/a", None, Some(&wanted));
         assert!(missing.contains("+kind: ConfigMap"), "{missing}");
+        let deleted = unified("ConfigMap/a", Some(&live), None);
+        assert!(
+            deleted.contains("-kind: ConfigMap")
+                && deleted.lines().skip(2).all(|l| !l.starts_with('+')),
+            "{deleted}"
+        );
     }
 
     #[test]
@@ -101,7 +108,7 @@ mod tests {
         let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
             "data": {"password": "aHVudGVyMg==", "user": "YWRtaW4="}});
         let wanted = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "czNjcjN0", "user": "YWRtaW4="}});
-        let d = unified("Secret/s", Some(&live), &wanted);
+        let d = unified("Secret/s", Some(&live), Some(&wanted));
         for secret in ["aHVudGVyMg==", "czNjcjN0", "YWRtaW4="] {
             assert!(!d.contains(secret), "{d}");
         }

@@ -56,6 +56,16 @@ pub async fn cluster() -> Cluster {
     cluster
 }
 
+impl Cluster {
+    /// The kubeconfig a separate process (kubectl, the skiff CLI) can use.
+    pub fn kubeconfig(&self) -> std::path::PathBuf {
+        match &self.server {
+            Some(server) => server.kubeconfig_path().to_path_buf(),
+            None => std::env::var("SKIFF_TEST_KUBECONFIG").unwrap().into(),
+        }
+    }
+}
+
 pub async fn namespace(client: &Client, name: &str) {
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
     Api::<Namespace>::all(client.clone())

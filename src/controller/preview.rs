@@ -1,0 +1,215 @@
+//! What a sync would change, found the way a pass compares (fetch, render,
+//! plan, server-side dry run) without writing anything: `skiff app diff` and
+//! `skiff app sync --dry-run` show it.
+
+use crate::application::Application;
+use crate::diff::ignore::Ignore;
+use crate::diff::{self, ResourceSync};
+use crate::render;
+use crate::source::creds::{credentials_for, SECRET_TYPE_LABELS};
+use crate::source::git::RepoCache;
+use crate::sync::options::ObjectOptions;
+use crate::sync::{self, prune, Kinds};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::{Client, ResourceExt};
+use serde_json::Value;
+use std::path::Path;
+
+/// One object a sync would change.
+#[derive(Debug)]
+pub struct Change {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// OutOfSync, Missing (would be created) or requiresPruning (would be deleted).
+    pub state: &'static str,
+    pub live: Option<Value>,
+    /// What applying would leave; None for an object that left git.
+    pub wanted: Option<Value>,
+}
+
+impl Change {
+    pub fn title(&self) -> String {
+        let group = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.group)
+        };
+        match self.namespace.as_str() {
+            "" => format!("{group}{} {}", self.kind, self.name),
+            ns => format!("{group}{} {ns}/{}", self.kind, self.name),
+        }
+    }
+
+    /// The unified YAML diff, Secret values masked.
+    pub fn diff(&self) -> String {
+        let name = format!("{}/{}", self.kind, self.name);
+        diff::text::unified(&name, self.live.as_ref(), self.wanted.as_ref())
+    }
+}
+
+pub struct Preview {
+    /// The commit compared.
+    pub revision: String,
+    pub changes: Vec<Change>,
+    /// Objects already as git wants them.
+    pub unchanged: usize,
+}
+
+/// Compares `app` at `revision` (default: its targetRevision) with the cluster.
+pub async fn preview(
+    client: &Client,
+    app: &Application,
+    revision: Option<&str>,
+    cache_dir: &Path,
+    skiff_namespace: &str,
+) -> Result<Preview, String> {
+    let spec = &app.spec;
+    let source = &spec.source;
+    let revision = revision.unwrap_or(&source.target_revision);
+    // Repository Secrets, when the caller may read them (a public repository needs none).
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), skiff_namespace);
+    let mut found = Vec::new();
+    for label in SECRET_TYPE_LABELS {
+        if let Ok(list) = secrets.list(&ListParams::default().labels(label)).await {
+            found.extend(list.items);
+        }
+    }
+    let creds = credentials_for(&source.repo_url, &found);
+    let repos = RepoCache::new(cache_dir, None);
+    let resolved = repos
+        .resolve(&source.repo_url, revision, creds.as_ref(), true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tree = repos.tree(&resolved).map_err(|e| e.to_string())?;
+    let manifests = render::render_source(&tree, source)
+        .map_err(|e| format!("rendering {} at {}: {e}", source.path, resolved.commit))?;
+    let app_ns = app.namespace().unwrap_or_default();
+    let dest_ns = spec.destination.namespace.clone().unwrap_or_default();
+    let kinds = Kinds::default();
+    let planned = sync::plan(
+        client,
+        &kinds,
+        &manifests,
+        &app_ns,
+        &app.name_any(),
+        &dest_ns,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let ignore = Ignore::compile(&spec.ignore_differences)?;
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
+    let mut rendered = Vec::new();
+    for mut p in planned {
+        let options = ObjectOptions::of(&p.object)
+            .map_err(|e| format!("{}: {} {}: {e}", p.file, p.kind(), p.name()))?;
+        // Hooks run during a sync; they are not compared.
+        if options.skip || !options.hook.is_empty() {
+            continue;
+        }
+        let (group, _) = p.group_version();
+        let key = (group.to_string(), p.kind().to_string());
+        rendered.push((
+            key.0,
+            key.1,
+            p.namespace().to_string(),
+            p.name().to_string(),
+        ));
+        let live = sync::get_live(client, &p)
+            .await
+            .map_err(|e| format!("reading {} {}: {e}", p.kind(), p.name()))?;
+        let mut ignored = Vec::new();
+        if let Some(live) = &live {
+            ignore.keep_live(&mut p.manifest.object, live);
+            ignored = ignore.paths(live, &p.object);
+        }
+        let predicted = match &live {
+            Some(_) => Some(
+                sync::apply_one(client, &kinds, &p, true)
+                    .await
+                    .map_err(|e| format!("dry run of {} {}: {e}", p.kind(), p.name()))?,
+            ),
+            None => None,
+        };
+        let state = diff::compare(live.as_ref(), predicted.as_ref(), &ignored);
+        if state == ResourceSync::Synced {
+            unchanged += 1;
+            continue;
+        }
+        let (group, _) = p.group_version();
+        changes.push(Change {
+            group: group.to_string(),
+            kind: p.kind().to_string(),
+            namespace: p.namespace().to_string(),
+            name: p.name().to_string(),
+            // Argo CD's status says OutOfSync for both; people want to know which.
+            state: match state {
+                ResourceSync::Missing => "Missing",
+                _ => "OutOfSync",
+            },
+            live,
+            wanted: Some(predicted.unwrap_or_else(|| p.object.clone())),
+        });
+    }
+    // The app's objects that left git and would be pruned.
+    let options = crate::sync::options::SyncOptions::default();
+    let decide_for = prune::App {
+        namespace: &app_ns,
+        name: &app.name_any(),
+        options: &options,
+        created_namespace: None,
+        prune: true,
+    };
+    let inventory = app.status.iter().flat_map(|s| &s.resources);
+    for r in inventory {
+        let key = (
+            r.group.clone(),
+            r.kind.clone(),
+            r.namespace.clone(),
+            r.name.clone(),
+        );
+        if rendered.contains(&key) {
+            continue;
+        }
+        let Some((resource, namespaced)) = kinds
+            .resolve(client, &r.group, &r.version, &r.kind)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(client.clone(), &r.namespace, &resource)
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+        let Some(live) = api
+            .get_opt(&r.name)
+            .await
+            .map_err(|e| format!("reading {} {}: {e}", r.kind, r.name))?
+        else {
+            continue;
+        };
+        let live = serde_json::to_value(live).unwrap_or_default();
+        if prune::decide(&decide_for, &live) == prune::Verdict::NotOurs {
+            continue;
+        }
+        changes.push(Change {
+            group: r.group.clone(),
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            state: "requiresPruning",
+            live: Some(live),
+            wanted: None,
+        });
+    }
+    Ok(Preview {
+        revision: resolved.commit,
+        changes,
+        unchanged,
+    })
+}
