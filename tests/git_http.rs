@@ -63,7 +63,7 @@ async fn basic_auth_from_a_secret_syncs_and_a_wrong_password_applies_nothing() {
         "wrong",
     )
     .await;
-    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 1);
+    let (listen, _cache) = start_controller(&c.client, "skiff-system", 1);
     let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
     apps.create(
         &PostParams::default(),
@@ -109,4 +109,20 @@ async fn basic_auth_from_a_secret_syncs_and_a_wrong_password_applies_nothing() {
         .await
         .map(|o| o.is_none())
         .unwrap_or(true));
+    // Counted as Argo CD counts failed fetches; the good repository has none.
+    let metrics = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let failed = format!(
+        "argocd_git_fetch_fail_total{{repo=\"{}\",revision=\"main\"}}",
+        bad_url.trim_end_matches(".git")
+    );
+    assert!(metrics.contains(&failed), "{failed} in:\n{metrics}");
+    assert!(
+        !metrics.contains(&failed.replace("/bad", "/good")),
+        "{metrics}"
+    );
 }

@@ -103,8 +103,7 @@ pub enum Error {
 impl Context {
     pub fn new(client: Client, config: Config, metrics: Arc<Metrics>) -> Context {
         let m = metrics.clone();
-        let observer: crate::source::git::GitObserver =
-            Arc::new(move |url, kind, took, _ok| m.observe_git(url, kind, took));
+        let observer: crate::source::git::GitObserver = Arc::new(move |r| m.observe_git(&r));
         let (watches, woken) = watches::Watches::new(client.clone());
         Context {
             watches,

@@ -1,6 +1,7 @@
 //! Prometheus metrics named and labelled like Argo CD's, so existing alerts
 //! and dashboards (`argocd_app_info{sync_status!="Synced"}`) work unchanged.
 
+use crate::source::git::GitRequest;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -48,6 +49,12 @@ struct GitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GitFailLabels {
+    repo: String,
+    revision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WebhookLabels {
     provider: String,
     outcome: String,
@@ -71,6 +78,7 @@ pub struct Metrics {
     sync: Family<SyncLabels, Counter>,
     git_requests: Family<GitLabels, Counter>,
     git_duration: Family<GitLabels, Histogram, fn() -> Histogram>,
+    git_failures: Family<GitFailLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     /// The series each app owns, so a deleted app leaves none behind.
     per_app: Mutex<HashMap<(String, String), AppSeries>>,
@@ -128,6 +136,12 @@ impl Default for Metrics {
             "Git requests duration seconds.",
             git_duration.clone(),
         );
+        let git_failures = Family::<GitFailLabels, Counter>::default();
+        registry.register(
+            "argocd_git_fetch_fail",
+            "Number of git fetch requests failures by repo server",
+            git_failures.clone(),
+        );
         // skiff's own: Argo CD has no webhook metric.
         let webhooks = Family::<WebhookLabels, Counter>::default();
         registry.register(
@@ -137,6 +151,7 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
+            git_failures,
             webhooks,
             app_info,
             reconcile,
@@ -212,15 +227,22 @@ impl Metrics {
         self.webhooks.get_or_create(&labels).inc();
     }
 
-    pub fn observe_git(&self, url: &str, request_type: &str, took: Duration) {
+    pub fn observe_git(&self, r: &GitRequest) {
         let labels = GitLabels {
-            repo: repo_label(url),
-            request_type: request_type.into(),
+            repo: repo_label(r.url),
+            request_type: r.kind.into(),
         };
         self.git_requests.get_or_create(&labels).inc();
         self.git_duration
             .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+            .observe(r.took.as_secs_f64());
+        if !r.ok {
+            let labels = GitFailLabels {
+                repo: repo_label(r.url),
+                revision: r.revision.into(),
+            };
+            self.git_failures.get_or_create(&labels).inc();
+        }
     }
 
     /// Removes every series of a deleted app.

@@ -51,7 +51,17 @@ pub enum GitError {
 }
 
 /// Called for every request to a remote: (repository URL, request type, duration, ok).
-pub type GitObserver = Arc<dyn Fn(&str, &str, Duration, bool) + Send + Sync>;
+pub type GitObserver = Arc<dyn Fn(GitRequest) + Send + Sync>;
+
+/// One request to a remote, as the metrics count it.
+pub struct GitRequest<'a> {
+    pub url: &'a str,
+    pub revision: &'a str,
+    /// `ls-remote` or `fetch`.
+    pub kind: &'a str,
+    pub took: Duration,
+    pub ok: bool,
+}
 
 /// The commit a revision resolved to.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +314,13 @@ fn resolve_blocking(
                 Ok((refs, default))
             });
             if let Some(obs) = observer {
-                obs(url, "ls-remote", start.elapsed(), result.is_ok());
+                obs(GitRequest {
+                    url,
+                    revision,
+                    kind: "ls-remote",
+                    took: start.elapsed(),
+                    ok: result.is_ok(),
+                });
             }
             let (refs, default) = result.map_err(|e| classify(key, &e, "listing refs"))?;
             (Instant::now(), refs, default)
@@ -363,7 +379,13 @@ fn resolve_blocking(
         let specs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
         let result = remote.fetch(&specs, Some(&mut opts), None);
         if let Some(obs) = observer {
-            obs(url, "fetch", start.elapsed(), result.is_ok());
+            obs(GitRequest {
+                url,
+                revision,
+                kind: "fetch",
+                took: start.elapsed(),
+                ok: result.is_ok(),
+            });
         }
         result.map_err(|e| classify(key, &e, "fetching"))?;
         fetched = true;
@@ -652,7 +674,7 @@ mod repo_tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = log.clone();
         let obs: GitObserver =
-            Arc::new(move |_, kind, _, _| l.lock().unwrap().push(kind.to_string()));
+            Arc::new(move |r: GitRequest| l.lock().unwrap().push(r.kind.to_string()));
         (obs, log)
     }
 
