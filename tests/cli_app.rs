@@ -56,13 +56,19 @@ async fn settled(apps: &Api<Application>, name: &str) -> Value {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_get_history_and_wait_print_tables_and_exit_codes() {
+/// A cluster with a controller (polling every 2 s) and the apps namespace.
+async fn with_controller() -> (Cluster, Api<Application>, tempfile::TempDir) {
     let c = cluster().await;
     namespace(&c.client, "skiff-system").await;
     namespace(&c.client, "apps").await;
-    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 2);
+    let (_listen, cache) = start_controller(&c.client, "skiff-system", 2);
     let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    (c, apps, cache)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_get_history_and_wait_print_tables_and_exit_codes() {
+    let (c, apps, _cache) = with_controller().await;
     let up = Upstream::new();
     up.commit(&[("app/a.yaml", Some(&cm("a", "v")))], "first");
     apps.create(
@@ -164,11 +170,7 @@ async fn list_get_history_and_wait_print_tables_and_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_sync_refresh_and_rollback() {
-    let c = cluster().await;
-    namespace(&c.client, "skiff-system").await;
-    namespace(&c.client, "apps").await;
-    let (_listen, _cache) = start_controller(&c.client, "skiff-system", 2);
-    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    let (c, apps, _cache) = with_controller().await;
     let up = Upstream::new();
     let first = up.commit(
         &[

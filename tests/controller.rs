@@ -138,12 +138,7 @@ async fn an_application_is_applied_and_follows_new_commits() {
     assert_eq!(table["rows"][0]["cells"][3], second.as_str());
 
     // Metrics say so too.
-    let text = reqwest::get(format!("http://{listen}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&listen).await;
     let line = text
         .lines()
         .find(|l| l.starts_with("argocd_app_info{") && l.contains("name=\"guestbook\""))

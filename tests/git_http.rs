@@ -110,12 +110,7 @@ async fn basic_auth_from_a_secret_syncs_and_a_wrong_password_applies_nothing() {
         .map(|o| o.is_none())
         .unwrap_or(true));
     // Counted as Argo CD counts failed fetches; the good repository has none.
-    let metrics = reqwest::get(format!("http://{listen}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&listen).await;
     let failed = format!(
         "argocd_git_fetch_fail_total{{repo=\"{}\",revision=\"main\"}}",
         bad_url.trim_end_matches(".git")

@@ -1,25 +1,11 @@
 //! Random kustomizations and patches never panic or hang the renderer: each
 //! gets an error or a result. 400 generated trees from a fixed seed.
 
+mod support;
+
 use skiff::source::tree::DirTree;
 use std::time::Duration;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-    fn chance(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-}
+use support::Rng;
 
 const RESOURCES: &[&str] = &[
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: b}\n",

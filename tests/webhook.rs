@@ -5,29 +5,17 @@
 
 mod support;
 
-use hmac::{Hmac, Mac};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use sha2::Sha256;
 use skiff::application::Application;
 use skiff::metrics::Metrics;
-use skiff::web::webhook::{Push, Webhooks};
+use skiff::web::webhook::{sign, Push, Webhooks};
 use std::sync::Arc;
 use support::*;
 
 fn cm(value: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {value}\n")
-}
-
-fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A fixture with its repository URLs pointing at `http_url`.
@@ -187,12 +175,7 @@ async fn a_push_from_each_forge_refreshes_the_app_at_once() {
     let (status, _) = post(&listen, &signed("gitea", &body), body).await;
     assert_eq!(status, 200);
     eventually("the main push is applied", 20, || greeting("five")).await;
-    let metrics = reqwest::get(format!("http://{listen}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&listen).await;
     for (provider, count) in [("gitea", 2), ("gogs", 1), ("gitlab", 1)] {
         let line = format!(
             "skiff_webhook_requests_total{{provider=\"{provider}\",outcome=\"queued\"}} {count}"
@@ -363,21 +346,6 @@ async fn every_limit_answers_as_documented() {
     assert!(pushes.recv().await.unwrap().urls.contains(&url.to_string()));
     // ... but a provider that has one still needs a signature.
     assert_eq!(post(&listen, &unsigned, body).await.0, 401);
-}
-
-/// A deterministic generator (xorshift), so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -147,6 +147,16 @@ impl LocalArgs {
             .unwrap_or_else(std::env::temp_dir);
         base.join("skiff").join("repos")
     }
+
+    async fn preview(
+        &self,
+        client: &Client,
+        app: &Application,
+        revision: Option<&str>,
+    ) -> Result<preview::Preview, String> {
+        let cache = self.cache_dir();
+        preview::preview(client, app, revision, &cache, &self.skiff_namespace).await
+    }
 }
 
 /// The kube client of the kubeconfig (or in-cluster config), and its namespace.
@@ -226,16 +236,11 @@ pub async fn run(args: AppArgs) -> Result<i32, Failed> {
             local,
         } => {
             let app = get(name).await?;
-            let found = preview::preview(
-                &client,
-                &app,
-                revision.as_deref(),
-                &local.cache_dir(),
-                &local.skiff_namespace,
-            )
-            .await
-            // kubectl diff: 1 means differences, more means trouble.
-            .map_err(|e| Failed::with_code(2, e))?;
+            let found = local
+                .preview(&client, &app, revision.as_deref())
+                .await
+                // kubectl diff: 1 means differences, more means trouble.
+                .map_err(|e| Failed::with_code(2, e))?;
             for change in &found.changes {
                 println!("===== {} ({}) =====", change.title(), change.state);
                 print!("{}", change.diff());
@@ -253,14 +258,7 @@ pub async fn run(args: AppArgs) -> Result<i32, Failed> {
         } => {
             let app = get(name.clone()).await?;
             if dry_run {
-                let found = preview::preview(
-                    &client,
-                    &app,
-                    revision.as_deref(),
-                    &local.cache_dir(),
-                    &local.skiff_namespace,
-                )
-                .await?;
+                let found = local.preview(&client, &app, revision.as_deref()).await?;
                 print!("{}", dry_run_output(&found, prune, colour));
                 return Ok(0);
             }

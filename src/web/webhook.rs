@@ -151,6 +151,18 @@ fn hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The hex HMAC-SHA256 of `body` under `secret`: what Gitea and Gogs send
+/// (GitHub prefixes it with `sha256=`).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn hmac_matches(secret: &str, body: &[u8], signature_hex: Option<&str>) -> bool {
     let Some(signature) = signature_hex.and_then(hex) else {
         return false;
@@ -476,16 +488,6 @@ mod tests {
             );
         }
         h
-    }
-
-    fn sign(secret: &str, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(body);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
     }
 
     #[test]

@@ -213,6 +213,40 @@ pub fn application(
     serde_json::from_value(json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "metadata": {"name": name}, "spec": spec})).unwrap()
 }
 
+/// skiff's /metrics text, from the controller listening on `listen`.
+pub async fn metrics(listen: &str) -> String {
+    reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A deterministic generator (xorshift) for generated inputs: a failure
+/// replays from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A number below `n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    /// True one time in `n`.
+    pub fn chance(&mut self, n: u64) -> bool {
+        self.next().is_multiple_of(n)
+    }
+}
+
 /// Polls `check` every 100 ms for up to `secs` seconds.
 pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
 where
@@ -320,6 +354,18 @@ auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "
             "lighttpd did not start: {}",
             std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
         );
+    }
+
+    /// Pushes `upstream`'s main to the published `<name>.git`, as `git push` would.
+    pub fn push(&self, upstream: &Upstream, name: &str) {
+        let bare = self.dir.path().join("repos").join(format!("{name}.git"));
+        let mut remote = upstream
+            .repo
+            .remote_anonymous(bare.to_str().unwrap())
+            .unwrap();
+        remote
+            .push(&["+refs/heads/main:refs/heads/main"], None)
+            .expect("push to the bare repository");
     }
 
     /// Publishes `upstream` as the bare repository `<name>.git`; returns its URL.
