@@ -275,7 +275,13 @@ async fn diff_sync_refresh_and_rollback() {
     assert_eq!(cms.get("a").await.unwrap().data.unwrap()["k"], "v2");
     let (_, out, _) = cli.run(&["history", "manual"]).await;
     assert_eq!(out.lines().count(), 5, "a header and four syncs: {out}");
-    // Asking again with nothing to do says so.
+    // b came back with the rollback and left git again: without --prune a
+    // sync has nothing to do, and says why; with it, b goes.
+    let (code, out, _) = cli.run(&["sync", "manual", "--wait"]).await;
+    assert_eq!(code, 0);
+    assert!(out.starts_with("nothing to sync: manual is OutOfSync only by objects this sync leaves alone (deleting what left git needs --prune"), "{out}");
+    let (code, _, _) = cli.run(&["sync", "manual", "--prune", "--wait"]).await;
+    assert_eq!(code, 0);
     let (code, out, _) = cli.run(&["sync", "manual", "--wait"]).await;
     assert_eq!(
         (code, out.as_str()),

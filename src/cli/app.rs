@@ -711,7 +711,14 @@ async fn follow_operation(
         {
             return Err(format!("{}: {}", c.type_, c.message).into());
         }
-        println!("nothing to sync: {name} is already as git wants it");
+        let (sync, _, _) = sync_status(&app);
+        match sync {
+            "Synced" => println!("nothing to sync: {name} is already as git wants it"),
+            // OutOfSync only by what this sync leaves alone (Prune=false, no --prune).
+            other => println!(
+                "nothing to sync: {name} is {other} only by objects this sync leaves alone (deleting what left git needs --prune; `skiff app diff {name}` shows them)"
+            ),
+        }
         return Ok(0);
     }
     let mut progress = Progress::new();
