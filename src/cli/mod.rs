@@ -121,22 +121,37 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
         queue,
         metrics: metrics.clone(),
     };
+    let config = crate::controller::Config {
+        watch_namespace: args.watch_namespace.clone(),
+        skiff_namespace: skiff_namespace.clone(),
+        requeue: std::time::Duration::from_secs(args.requeue_seconds.max(1)),
+        cache_dir: args.cache_dir.clone(),
+    };
+    let ctx = Arc::new(crate::controller::Context::new(
+        client.clone(),
+        config,
+        metrics.clone(),
+    ));
     let web_state = crate::web::WebState {
         metrics: metrics.clone(),
         ready: ready.clone(),
     };
-    let app = crate::web::router(web_state, webhooks);
+    let api_state = crate::web::api::ApiState {
+        client,
+        apps: {
+            let ctx = ctx.clone();
+            Arc::new(move || ctx.applications())
+        },
+        // Diffs for the API keep their own mirrors: a RepoCache locks per
+        // process, so two must not share a directory.
+        cache_dir: args.cache_dir.join("api"),
+        skiff_namespace: skiff_namespace.clone(),
+    };
+    let app = crate::web::router(web_state, webhooks).merge(crate::web::api::router(api_state));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let config = crate::controller::Config {
-        watch_namespace: args.watch_namespace.clone(),
-        skiff_namespace,
-        requeue: std::time::Duration::from_secs(args.requeue_seconds.max(1)),
-        cache_dir: args.cache_dir.clone(),
-    };
-    tracing::info!(listen = %args.listen, skiff_namespace = %config.skiff_namespace, "skiff controller starting");
-    let ctx = Arc::new(crate::controller::Context::new(client, config, metrics));
+    tracing::info!(listen = %args.listen, %skiff_namespace, "skiff controller starting");
     tokio::spawn(crate::controller::webhooks::serve(
         ctx.clone(),
         pushes,

@@ -130,6 +130,11 @@ impl Context {
         self.watches.wake(app);
     }
 
+    /// The Applications in the controller's cache (none before it runs).
+    pub fn applications(&self) -> Vec<Arc<Application>> {
+        self.apps.get().map(|s| s.state()).unwrap_or_default()
+    }
+
     /// Whether a refresh was asked for this app since its last pass.
     fn take_refresh(&self, app: &Application) -> bool {
         self.refresh_asked

@@ -1,6 +1,8 @@
-//! skiff's one HTTP listener: `/metrics`, `/healthz`, `/readyz` and git
-//! webhooks at `/api/webhook` (the UI and API join it later).
+//! skiff's one HTTP listener: `/metrics`, `/healthz`, `/readyz`, git
+//! webhooks at `/api/webhook` and the JSON API under `/api/v1` (the UI joins
+//! it later).
 
+pub mod api;
 pub mod webhook;
 
 use crate::metrics::Metrics;

@@ -1,0 +1,127 @@
+//! The JSON API under /api/v1 against a running controller: the list with
+//! its filters and counts, an app, its history, Events and diff; and every
+//! path the OpenAPI document names answers as documented.
+
+mod support;
+
+use kube::api::{Api, PostParams};
+use serde_json::Value;
+use skiff::application::Application;
+use support::*;
+
+async fn get(listen: &str, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("http://{listen}{path}"))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
+    let c = cluster().await;
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let (listen, _cache) = start_controller(&c.client, "skiff-system", 2);
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    let up = Upstream::new();
+    up.commit(
+        &[(
+            "app/cm.yaml",
+            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
+        )],
+        "first",
+    );
+    for (name, automated) in [("web", true), ("manual", false)] {
+        apps.create(
+            &PostParams::default(),
+            &application(name, &up.url(), "app", name, automated),
+        )
+        .await
+        .unwrap();
+    }
+    let list = eventually("both apps are listed with a status", 30, || async {
+        let (_, list) = get(&listen, "/api/v1/apps").await;
+        let items = list["items"].as_array()?;
+        let done = items.len() == 2
+            && items
+                .iter()
+                .any(|i| i["name"] == "web" && i["sync"] == "Synced")
+            && items
+                .iter()
+                .any(|i| i["name"] == "manual" && i["sync"] == "OutOfSync");
+        done.then_some(list)
+    })
+    .await;
+    assert_eq!(list["counts"]["sync"]["Synced"], 1);
+    assert_eq!(list["items"][0]["name"], "manual", "sorted by name");
+    assert_eq!(list["items"][1]["lastSync"]["phase"], "Succeeded");
+    let (_, only) = get(&listen, "/api/v1/apps?sync=OutOfSync&q=MAN").await;
+    let names: Vec<&str> = only["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["manual"]);
+
+    let (status, app) = get(&listen, "/api/v1/apps/apps/web").await;
+    assert_eq!(status, 200);
+    assert_eq!(app["spec"]["source"]["path"], "app");
+    let (status, missing) = get(&listen, "/api/v1/apps/apps/nope").await;
+    assert_eq!(
+        (status, &missing["error"]),
+        (404, &"no Application apps/nope".into())
+    );
+    let (_, history) = get(&listen, "/api/v1/apps/apps/web/history").await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+    eventually("the sync's events are served", 30, || async {
+        let (status, events) = get(&listen, "/api/v1/apps/apps/web/events").await;
+        assert_eq!(status, 200, "{events}");
+        let items = events["items"].as_array()?.clone();
+        let reasons: Vec<&str> = items.iter().filter_map(|e| e["reason"].as_str()).collect();
+        reasons.contains(&"OperationCompleted").then_some(())
+    })
+    .await;
+    // Only the app's own: manual has never synced.
+    let (_, other) = get(&listen, "/api/v1/apps/apps/manual/events").await;
+    assert!(!other.to_string().contains("OperationCompleted"), "{other}");
+    let (_, none) = get(&listen, "/api/v1/apps/apps/web/diff").await;
+    assert_eq!(none["items"], serde_json::json!([]), "{none}");
+    let (_, diff) = get(&listen, "/api/v1/apps/apps/manual/diff").await;
+    assert_eq!(diff["items"][0]["state"], "Missing", "{diff}");
+    assert!(diff["items"][0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+  k: v\n"));
+
+    // Every documented path answers 200 for an app that exists, and a
+    // documented status (404) for one that does not.
+    let (status, doc) = get(&listen, "/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 5);
+    for (path, item) in paths {
+        let real = path.replace("{namespace}", "apps").replace("{name}", "web");
+        let (status, body) = get(&listen, &real).await;
+        assert_eq!(status, 200, "{real}: {body}");
+        if path.contains("{name}") {
+            let (status, body) = get(
+                &listen,
+                &path
+                    .replace("{namespace}", "apps")
+                    .replace("{name}", "nope"),
+            )
+            .await;
+            assert!(
+                item["get"]["responses"].get(status.to_string()).is_some(),
+                "{path}: undocumented {status}: {body}"
+            );
+        }
+    }
+}
