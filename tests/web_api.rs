@@ -99,6 +99,31 @@ async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
         .unwrap()
         .contains("+  k: v\n"));
 
+    // The Applications page, served by the same listener, readable without script.
+    let page = reqwest::get(format!("http://{listen}/")).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<caption>2 of 2 applications</caption>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="dim">apps/</span>manual</th>"#),
+        "{html}"
+    );
+    let rows = reqwest::get(format!("http://{listen}/?health=Healthy&fragment=rows"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rows.matches("<tr>").count(), 1, "{rows}");
+    assert!(rows.contains(">web</th>"), "{rows}");
+
     // Every documented path answers 200 for an app that exists, and a
     // documented status (404) for one that does not.
     let (status, doc) = get(&listen, "/api/v1/openapi.json").await;

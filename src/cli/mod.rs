@@ -147,7 +147,9 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
         cache_dir: args.cache_dir.join("api"),
         skiff_namespace: skiff_namespace.clone(),
     };
-    let app = crate::web::router(web_state, webhooks).merge(crate::web::api::router(api_state));
+    let app = crate::web::router(web_state, webhooks)
+        .merge(crate::web::pages::router(api_state.clone()))
+        .merge(crate::web::api::router(api_state));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

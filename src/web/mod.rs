@@ -3,6 +3,7 @@
 //! it later).
 
 pub mod api;
+pub mod pages;
 pub mod webhook;
 
 use crate::metrics::Metrics;
