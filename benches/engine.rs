@@ -102,21 +102,9 @@ async fn main() {
         .unwrap();
     let url = format!("file://{}", dir.display());
 
+    let cache = work.path().join("cache");
     let start_controller = |listen: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args([
-                "controller",
-                "--namespace",
-                "skiff-system",
-                "--listen",
-                listen,
-            ])
-            .arg("--cache-dir")
-            .arg(work.path().join("cache"))
-            .env("KUBECONFIG", server.kubeconfig_path())
-            .env("RUST_LOG", "error")
-            .spawn()
-            .expect("the skiff binary")
+        support::spawn_controller(server.kubeconfig_path(), listen, None, &cache, "error")
     };
     let free_port = || {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -76,22 +76,13 @@ async fn main() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
     };
-    let mut controller = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args([
-            "controller",
-            "--namespace",
-            "skiff-system",
-            "--listen",
-            &listen,
-            "--requeue-seconds",
-            "2",
-        ])
-        .arg("--cache-dir")
-        .arg(work.path().join("cache"))
-        .env("KUBECONFIG", server.kubeconfig_path())
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the skiff binary");
+    let mut controller = support::spawn_controller(
+        server.kubeconfig_path(),
+        &listen,
+        Some(2),
+        &work.path().join("cache"),
+        "warn",
+    );
     let pid = controller.id();
 
     let apps: Api<Application> = Api::namespaced(client.clone(), "apps");

@@ -11,6 +11,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "support/mod.rs"]
+mod bench_support;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 use serde_json::json;
@@ -53,22 +56,13 @@ fn controller(
     requeue: u64,
     cache: &std::path::Path,
 ) -> Controller {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
-        .args([
-            "controller",
-            "--namespace",
-            "skiff-system",
-            "--listen",
-            listen,
-        ])
-        .args(["--requeue-seconds", &requeue.to_string()])
-        .arg("--cache-dir")
-        .arg(cache)
-        .env("KUBECONFIG", kubeconfig)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the skiff binary");
-    Controller(child)
+    Controller(bench_support::spawn_controller(
+        kubeconfig,
+        listen,
+        Some(requeue),
+        cache,
+        "warn",
+    ))
 }
 
 async fn applied(cms: &Api<ConfigMap>, want: usize) {

@@ -4,9 +4,7 @@
 
 mod support;
 
-use kube::api::{Api, PostParams};
 use serde_json::Value;
-use skiff::application::Application;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
@@ -162,30 +160,7 @@ fn encode(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_skiff_and_the_out_of_sync_alert_fires() {
     let c = cluster().await;
-    namespace(&c.client, "skiff-system").await;
-    namespace(&c.client, "apps").await;
-    let (listen, _cache) = start_controller(&c.client, "skiff-system", 2);
-    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
-    let up = Upstream::new();
-    up.commit(
-        &[(
-            "app/cm.yaml",
-            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
-        )],
-        "first",
-    );
-    apps.create(
-        &PostParams::default(),
-        &application("synced", &up.url(), "app", "synced", true),
-    )
-    .await
-    .unwrap();
-    apps.create(
-        &PostParams::default(),
-        &application("behind", &up.url(), "app", "behind", false),
-    )
-    .await
-    .unwrap();
+    let (listen, _cache, _apps, _up) = two_apps(&c, "synced", "behind").await;
     let prometheus = Prometheus::start(&listen);
     let firing = eventually("the OutOfSync alert fires", 60, || async {
         let alerts = prometheus.get("/api/v1/alerts").await?;

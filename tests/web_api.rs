@@ -4,9 +4,7 @@
 
 mod support;
 
-use kube::api::{Api, PostParams};
 use serde_json::Value;
-use skiff::application::Application;
 use support::*;
 
 async fn get(listen: &str, path: &str) -> (u16, Value) {
@@ -24,26 +22,7 @@ async fn get(listen: &str, path: &str) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
     let c = cluster().await;
-    namespace(&c.client, "skiff-system").await;
-    namespace(&c.client, "apps").await;
-    let (listen, _cache) = start_controller(&c.client, "skiff-system", 2);
-    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
-    let up = Upstream::new();
-    up.commit(
-        &[(
-            "app/cm.yaml",
-            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
-        )],
-        "first",
-    );
-    for (name, automated) in [("web", true), ("manual", false)] {
-        apps.create(
-            &PostParams::default(),
-            &application(name, &up.url(), "app", name, automated),
-        )
-        .await
-        .unwrap();
-    }
+    let (listen, _cache, _apps, _up) = two_apps(&c, "web", "manual").await;
     let list = eventually("both apps are listed with a status", 30, || async {
         let (_, list) = get(&listen, "/api/v1/apps").await;
         let items = list["items"].as_array()?;

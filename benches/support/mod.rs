@@ -31,6 +31,35 @@ pub async fn cluster() -> skiff_test_apiserver::TestApiServer {
     server
 }
 
+/// Starts the release `skiff controller` as its own process against the
+/// cluster `kubeconfig` names (`requeue`: seconds between passes, or the default).
+pub fn spawn_controller(
+    kubeconfig: &std::path::Path,
+    listen: &str,
+    requeue: Option<u64>,
+    cache: &std::path::Path,
+    log: &str,
+) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"));
+    command.args([
+        "controller",
+        "--namespace",
+        "skiff-system",
+        "--listen",
+        listen,
+    ]);
+    if let Some(seconds) = requeue {
+        command.args(["--requeue-seconds", &seconds.to_string()]);
+    }
+    command
+        .arg("--cache-dir")
+        .arg(cache)
+        .env("KUBECONFIG", kubeconfig)
+        .env("RUST_LOG", log)
+        .spawn()
+        .expect("the skiff binary")
+}
+
 /// A field of /proc/PID/status in KiB (VmRSS: resident now, VmHWM: peak).
 pub fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -213,6 +213,37 @@ pub fn application(
     serde_json::from_value(json!({"apiVersion": "skiff.dev/v1alpha1", "kind": "Application", "metadata": {"name": name}, "spec": spec})).unwrap()
 }
 
+/// A controller (polling every 2 s) and, on one repository holding a
+/// ConfigMap, the apps `synced` (automated) and `manual` (not). Returns the
+/// controller's listener, its cache and the Applications API.
+pub async fn two_apps(
+    c: &Cluster,
+    synced: &str,
+    manual: &str,
+) -> (String, tempfile::TempDir, Api<Application>, Upstream) {
+    namespace(&c.client, "skiff-system").await;
+    namespace(&c.client, "apps").await;
+    let (listen, cache) = start_controller(&c.client, "skiff-system", 2);
+    let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
+    let up = Upstream::new();
+    up.commit(
+        &[(
+            "app/cm.yaml",
+            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
+        )],
+        "first",
+    );
+    for (name, automated) in [(synced, true), (manual, false)] {
+        apps.create(
+            &Default::default(),
+            &application(name, &up.url(), "app", name, automated),
+        )
+        .await
+        .unwrap();
+    }
+    (listen, cache, apps, up)
+}
+
 /// skiff's /metrics text, from the controller listening on `listen`.
 pub async fn metrics(listen: &str) -> String {
     reqwest::get(format!("http://{listen}/metrics"))
