@@ -91,7 +91,9 @@ async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
         "{html}"
     );
     assert!(
-        html.contains(r#"<span class="dim">apps/</span>manual</th>"#),
+        html.contains(
+            r#"<a href="/apps/apps/manual"><span class="dim">apps/</span>manual</a></th>"#
+        ),
         "{html}"
     );
     let rows = reqwest::get(format!("http://{listen}/?health=Healthy&fragment=rows"))
@@ -101,7 +103,24 @@ async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
         .await
         .unwrap();
     assert_eq!(rows.matches("<tr>").count(), 1, "{rows}");
-    assert!(rows.contains(">web</th>"), "{rows}");
+    assert!(rows.contains(">web</a></th>"), "{rows}");
+    let detail = reqwest::get(format!("http://{listen}/apps/apps/web"))
+        .await
+        .unwrap();
+    assert_eq!(detail.status().as_u16(), 200);
+    let html = detail.text().await.unwrap();
+    assert!(
+        html.contains(r#"<td>ConfigMap</td><td>web</td><td>a</td><td><span class="badge Synced">Synced</span></td>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>OperationCompleted</td>"),
+        "recent events: {html}"
+    );
+    let missing = reqwest::get(format!("http://{listen}/apps/apps/nope"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
 
     // Every documented path answers 200 for an app that exists, and a
     // documented status (404) for one that does not.

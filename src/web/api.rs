@@ -143,7 +143,8 @@ async fn list(State(s): State<ApiState>, Query(filter): Query<Filter>) -> Respon
     Json(listing(&(s.apps)(), &filter)).into_response()
 }
 
-fn find(s: &ApiState, namespace: &str, name: &str) -> Option<Arc<Application>> {
+/// The app from the controller's cache.
+pub fn find(s: &ApiState, namespace: &str, name: &str) -> Option<Arc<Application>> {
     (s.apps)()
         .into_iter()
         .find(|a| a.namespace().as_deref() == Some(namespace) && a.name_any() == name)
@@ -179,26 +180,21 @@ async fn history(
     }
 }
 
-async fn events(
-    State(s): State<ApiState>,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Response {
-    if find(&s, &namespace, &name).is_none() {
-        return not_found(&namespace, &name);
-    }
-    let api: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(s.client.clone(), &namespace);
+/// Events about an app, newest first: (type, reason, note, time).
+pub async fn app_events(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<(String, String, String, String)>, kube::Error> {
+    let api: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), namespace);
     // Filtered here rather than by field selector: events.k8s.io serves the
     // core Event field names (involvedObject.*), which not every server maps.
-    let list = match api.list(&kube::api::ListParams::default()).await {
-        Ok(l) => l.items,
-        Err(e) => return error(StatusCode::BAD_GATEWAY, format!("listing Events: {e}")),
-    };
-    let mut items: Vec<Value> = list
+    let list = api.list(&kube::api::ListParams::default()).await?.items;
+    let mut items: Vec<(String, String, String, String)> = list
         .into_iter()
         .filter(|e| {
             e.regarding.as_ref().is_some_and(|r| {
-                r.kind.as_deref() == Some("Application") && r.name.as_deref() == Some(&name)
+                r.kind.as_deref() == Some("Application") && r.name.as_deref() == Some(name)
             })
         })
         .map(|e| {
@@ -206,18 +202,39 @@ async fn events(
                 .series
                 .as_ref()
                 .map(|s| s.last_observed_time.0.to_string())
-                .or(e.event_time.as_ref().map(|t| t.0.to_string()));
-            json!({
-                "type": e.type_,
-                "reason": e.reason,
-                "note": e.note,
-                "time": time,
-                "count": e.series.as_ref().map_or(1, |s| s.count),
-            })
+                .or(e.event_time.as_ref().map(|t| t.0.to_string()))
+                .unwrap_or_default();
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+                time,
+            )
         })
         .collect();
-    items.sort_by(|a, b| b["time"].as_str().cmp(&a["time"].as_str()));
-    Json(json!({"items": items})).into_response()
+    items.sort_by(|a, b| b.3.cmp(&a.3));
+    Ok(items)
+}
+
+async fn events(
+    State(s): State<ApiState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    if find(&s, &namespace, &name).is_none() {
+        return not_found(&namespace, &name);
+    }
+    match app_events(&s.client, &namespace, &name).await {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .into_iter()
+                .map(|(t, reason, note, time)| {
+                    json!({"type": t, "reason": reason, "note": note, "time": time})
+                })
+                .collect();
+            Json(json!({"items": items})).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, format!("listing Events: {e}")),
+    }
 }
 
 async fn diff(
@@ -299,7 +316,7 @@ pub fn openapi_document() -> Value {
                 "properties": {"id": {"type": "integer"}, "revision": string, "deployedAt": string}}}}},
             "Events": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object",
                 "properties": {"type": {"type": "string", "nullable": true}, "reason": {"type": "string", "nullable": true},
-                    "note": {"type": "string", "nullable": true}, "time": {"type": "string", "nullable": true}, "count": {"type": "integer"}}}}}},
+                    "note": {"type": "string", "nullable": true}, "time": {"type": "string", "nullable": true}}}}}},
             "Diff": {"type": "object", "required": ["revision", "unchanged", "items"], "properties": {
                 "revision": string, "unchanged": {"type": "integer"},
                 "items": {"type": "array", "items": {"type": "object", "properties": {

@@ -72,7 +72,7 @@ impl Row {
 #[template(
     ext = "html",
     source = r#"{% for r in rows %}<tr>
-<th scope="row"><span class="dim">{{ r.app.namespace }}/</span>{{ r.app.name }}</th>
+<th scope="row"><a href="/apps/{{ r.app.namespace|urlencode }}/{{ r.app.name|urlencode }}"><span class="dim">{{ r.app.namespace }}/</span>{{ r.app.name }}</a></th>
 <td><span class="badge {{ r.app.sync }}">{{ r.app.sync }}</span></td>
 <td><span class="badge {{ r.app.health }}">{{ r.app.health }}</span></td>
 <td><code>{{ r.revision }}</code></td>
@@ -149,7 +149,254 @@ struct PageQuery {
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new().route("/", get(list_page)).with_state(state)
+    Router::new()
+        .route("/", get(list_page))
+        .route("/apps/{namespace}/{name}", get(app_page))
+        .with_state(state)
+}
+
+/// One line of a table on the detail page: cells, and the status words to badge.
+struct Line {
+    cells: Vec<String>,
+    badges: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ name }} · skiff</title>
+<style>{{ style|safe }}</style>
+</head>
+<body>
+<header><h1><a href="/" style="color:#fff">skiff</a> · {{ namespace }}/{{ name }}</h1></header>
+<main>
+{% if !conditions.is_empty() %}<section aria-labelledby="conditions"><h2 id="conditions">Conditions</h2>
+<ul>{% for c in conditions %}<li><strong>{{ c.0 }}</strong>: {{ c.1 }} <span class="dim">since {{ c.2 }}</span></li>{% endfor %}</ul></section>{% endif %}
+<section aria-labelledby="summary"><h2 id="summary">Summary</h2>
+<dl>
+<dt>Sync</dt><dd><span class="badge {{ sync }}">{{ sync }}</span> to <code>{{ revision }}</code></dd>
+<dt>Health</dt><dd><span class="badge {{ health }}">{{ health }}</span> {{ health_message }}</dd>
+<dt>Source</dt><dd>{{ repo }} <span class="dim">{{ path }} @ {{ target }}</span></dd>
+<dt>Destination</dt><dd>{{ destination }}</dd>
+<dt>Sync policy</dt><dd>{{ policy }}</dd>
+{% if !operation.is_empty() %}<dt>Last operation</dt><dd>{{ operation }}</dd>{% endif %}
+</dl></section>
+{% for t in tables %}<section aria-labelledby="t{{ loop.index }}"><h2 id="t{{ loop.index }}">{{ t.0 }}</h2>
+{% if t.2.is_empty() %}<p class="dim">None.</p>{% else %}<table><thead><tr>{% for h in t.1 %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for l in t.2 %}<tr>{% for c in l.cells %}<td>{% if l.badges.contains(c) %}<span class="badge {{ c }}">{{ c }}</span>{% else %}{{ c }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>{% endif %}</section>
+{% endfor %}
+<p><a href="/api/v1/apps/{{ namespace|urlencode }}/{{ name|urlencode }}/diff">What a sync would change (JSON)</a></p>
+</main>
+</body>
+</html>
+"#
+)]
+struct AppPage<'a> {
+    style: &'a str,
+    namespace: String,
+    name: String,
+    sync: String,
+    revision: String,
+    health: String,
+    health_message: String,
+    repo: String,
+    path: String,
+    target: String,
+    destination: String,
+    policy: String,
+    operation: String,
+    /// (type, message, since)
+    conditions: Vec<(String, String, String)>,
+    /// (title, headers, lines)
+    tables: Vec<(&'static str, Vec<&'static str>, Vec<Line>)>,
+}
+
+const STATUS_WORDS: &[&str] = &[
+    "Synced",
+    "OutOfSync",
+    "Healthy",
+    "Progressing",
+    "Degraded",
+    "Suspended",
+    "Missing",
+    "Unknown",
+    "Succeeded",
+    "Failed",
+    "Running",
+    "SyncFailed",
+    "Pruned",
+    "PruneSkipped",
+];
+
+fn line(cells: Vec<String>) -> Line {
+    let badges = cells
+        .iter()
+        .filter(|c| STATUS_WORDS.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    Line { cells, badges }
+}
+
+/// Events as (type, reason, note, time), newest first.
+pub type EventLines = [(String, String, String, String)];
+
+/// The detail page of one app.
+pub fn render_app(app: &crate::application::Application, events: &EventLines) -> String {
+    use kube::ResourceExt;
+    let summary = AppSummary::of(app);
+    let status = app.status.clone().unwrap_or_default();
+    let spec = &app.spec;
+    // Resources grouped by kind, then by namespace and name.
+    let mut resources = status.resources.clone();
+    resources
+        .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
+    let resources = resources
+        .iter()
+        .map(|r| {
+            let state = match r.requires_pruning {
+                true => "requires pruning".to_string(),
+                false => r.status.clone(),
+            };
+            let h = r.health.clone().unwrap_or_default();
+            line(vec![
+                r.kind.clone(),
+                r.namespace.clone(),
+                r.name.clone(),
+                state,
+                h.status,
+                h.message,
+            ])
+        })
+        .collect();
+    let op = status.operation_state.clone();
+    let results = op
+        .iter()
+        .filter_map(|o| o.sync_result.as_ref())
+        .flat_map(|r| &r.resources)
+        .map(|r| {
+            line(vec![
+                r.kind.clone(),
+                r.namespace.clone(),
+                r.name.clone(),
+                r.status.clone(),
+                r.hook_type.clone(),
+                r.message.clone(),
+            ])
+        })
+        .collect();
+    let history = status
+        .history
+        .iter()
+        .rev()
+        .map(|h| {
+            line(vec![
+                h.id.to_string(),
+                h.deployed_at.clone(),
+                h.revision.chars().take(7).collect(),
+                format!(
+                    "{} {} @ {}",
+                    h.source.repo_url, h.source.path, h.source.target_revision
+                ),
+            ])
+        })
+        .collect();
+    let events = events
+        .iter()
+        .map(|(t, reason, note, time)| {
+            line(vec![time.clone(), t.clone(), reason.clone(), note.clone()])
+        })
+        .collect();
+    let policy = match spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()) {
+        None => "manual".to_string(),
+        Some(a) => format!(
+            "automated{}{}",
+            if a.prune { ", prune" } else { "" },
+            if a.self_heal { ", self-heal" } else { "" }
+        ),
+    };
+    let d = &spec.destination;
+    let server = d
+        .server
+        .clone()
+        .or(d.name.clone())
+        .unwrap_or_else(|| crate::application::LOCAL_SERVER.into());
+    AppPage {
+        style: STYLE,
+        namespace: app.namespace().unwrap_or_default(),
+        name: app.name_any(),
+        sync: summary.sync,
+        revision: summary.revision.chars().take(7).collect(),
+        health: summary.health,
+        health_message: status.health.message.clone(),
+        repo: summary.repo,
+        path: summary.path,
+        target: summary.target,
+        destination: format!("{server} / {}", d.namespace.clone().unwrap_or_default()),
+        policy,
+        operation: op
+            .map(|o| format!("{}: {} (started {})", o.phase, o.message, o.started_at))
+            .unwrap_or_default(),
+        conditions: status
+            .conditions
+            .iter()
+            .map(|c| {
+                let since = c.last_transition_time.clone().unwrap_or_default();
+                (c.type_.clone(), c.message.clone(), since)
+            })
+            .collect(),
+        tables: vec![
+            (
+                "Resources",
+                vec!["Kind", "Namespace", "Name", "Sync", "Health", "Message"],
+                resources,
+            ),
+            (
+                "Last operation's results",
+                vec!["Kind", "Namespace", "Name", "Result", "Hook", "Message"],
+                results,
+            ),
+            (
+                "History",
+                vec!["ID", "Deployed", "Revision", "Source"],
+                history,
+            ),
+            ("Events", vec!["Time", "Type", "Reason", "Message"], events),
+        ],
+    }
+    .render()
+    .unwrap_or_default()
+}
+
+async fn app_page(
+    State(s): State<ApiState>,
+    axum::extract::Path((namespace, name)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let Some(app) = super::api::find(&s, &namespace, &name) else {
+        let body = format!(
+            "<!doctype html><title>Not found · skiff</title><p>No Application {}/{}. <a href=\"/\">All applications</a></p>",
+            escape(&namespace),
+            escape(&name)
+        );
+        return (axum::http::StatusCode::NOT_FOUND, Html(body)).into_response();
+    };
+    // Recent Events; a page without them beats no page.
+    let events = super::api::app_events(&s.client, &namespace, &name)
+        .await
+        .unwrap_or_default();
+    let html = render_app(&app, &events);
+    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    askama::filters::escape(text, askama::filters::Html)
+        .map(|e| e.to_string())
+        .unwrap_or_default()
 }
 
 fn options(all: &[&str], chosen: Option<&str>) -> Vec<(String, bool)> {
@@ -251,6 +498,42 @@ mod tests {
     }
 
     #[test]
+    fn the_detail_page_puts_errors_first_and_badges_statuses() {
+        let mut a = (*app("web", "https://git.example.com/x", "OutOfSync", "Degraded")).clone();
+        let status = a.status.as_mut().unwrap();
+        status.conditions = vec![serde_json::from_value(json!({"type": "ComparisonError", "message": "Failed to render <app>", "lastTransitionTime": "2026-11-23T10:00:00Z"})).unwrap()];
+        status.resources = vec![serde_json::from_value(json!({"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "web", "name": "a", "status": "OutOfSync", "health": {"status": "Healthy"}})).unwrap()];
+        let events = [(
+            "Warning".to_string(),
+            "OperationFailed".to_string(),
+            "sync to abc failed".to_string(),
+            "2026-11-23T10:00:02Z".to_string(),
+        )];
+        let page = render_app(&a, &events);
+        let conditions = page
+            .find("<h2 id=\"conditions\">")
+            .expect("conditions shown");
+        assert!(
+            conditions < page.find("<h2 id=\"summary\">").unwrap(),
+            "errors come first"
+        );
+        assert!(
+            page.contains("Failed to render &#60;app&#62;")
+                || page.contains("Failed to render &lt;app&gt;"),
+            "{page}"
+        );
+        assert!(page.contains(r#"<td>ConfigMap</td><td>web</td><td>a</td><td><span class="badge OutOfSync">OutOfSync</span></td><td><span class="badge Healthy">Healthy</span></td>"#), "{page}");
+        assert!(
+            page.contains("<td>OperationFailed</td><td>sync to abc failed</td>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<h2 id=\"t3\">History</h2>\n<p class=\"dim\">None.</p>"),
+            "{page}"
+        );
+    }
+
+    #[test]
     fn the_list_page_shows_every_app_escaped_and_filtered() {
         let apps = [
             app(
@@ -284,7 +567,11 @@ mod tests {
         assert!(page.contains("<code>0123456</code>"));
         assert!(page.contains("Succeeded 2026-11-23T10:00:01Z"));
         // db sorts first.
-        assert!(page.find(">db</th>").unwrap() < page.find(">web</th>").unwrap());
+        assert!(page.find(">db</a></th>").unwrap() < page.find(">web</a></th>").unwrap());
+        assert!(
+            page.contains(r#"<a href="/apps/apps/db">"#),
+            "names link to their page"
+        );
         let out_of_sync = Filter {
             sync: Some("OutOfSync".into()),
             ..Filter::default()
