@@ -644,33 +644,19 @@ async fn compare_and_sync(
             continue;
         }
         // A hook with only generateName is named by the operation that makes it.
-        let live = if p.name().is_empty() {
-            None
+        let looked = if p.name().is_empty() {
+            Looked::default()
         } else {
-            sync::get_live(&ctx.client, &p).await.map_err(|e| {
-                stop(
-                    "ComparisonError",
-                    format!("reading {} {}: {e}", p.kind(), p.name()),
-                )
-            })?
-        };
-        // Ignored fields keep their live values, in the comparison and when applied.
-        let mut ignored = Vec::new();
-        if let Some(live) = &live {
-            ignore.keep_live(&mut p.manifest.object, live);
-            ignored = ignore.paths(live, &p.object);
-        }
-        let predicted = match &live {
-            Some(_) => sync::apply_one(&ctx.client, &ctx.kinds, &p, true)
+            look(&ctx.client, &ctx.kinds, &ignore, &mut p)
                 .await
-                .ok(),
-            None => None,
+                .map_err(|e| stop("ComparisonError", e))?
         };
+        // A failed dry run leaves the object OutOfSync; the sync tells why.
         compared.push(Compared {
-            state: diff::compare(live.as_ref(), predicted.as_ref(), &ignored),
+            state: looked.state,
             planned: p,
             options,
-            live,
+            live: looked.live,
         });
     }
     let prune_asked = manual_sync == Some("prune") || automated.is_some_and(|a| a.prune);
@@ -829,6 +815,49 @@ async fn compare_and_sync(
     let app_health = health::aggregate(&assessed);
     pass.health = Some((app_health.health, app_health.message));
     Ok(())
+}
+
+/// One rendered object against the cluster.
+#[derive(Default)]
+pub(crate) struct Looked {
+    pub live: Option<Value>,
+    /// What a server-side dry-run apply leaves (None when nothing is live).
+    pub predicted: Option<Value>,
+    /// Why the dry run failed, if it did.
+    pub dry_run_error: Option<String>,
+    pub state: ResourceSync,
+}
+
+/// Reads the live object and predicts the apply (the diff of a pass and of
+/// `skiff app diff`). Ignored fields take their live values in `p`, so the
+/// comparison and a later apply both keep them. Err: the live object could
+/// not be read.
+pub(crate) async fn look(
+    client: &Client,
+    kinds: &Kinds,
+    ignore: &Ignore,
+    p: &mut sync::Planned,
+) -> Result<Looked, String> {
+    let live = sync::get_live(client, p)
+        .await
+        .map_err(|e| format!("reading {} {}: {e}", p.kind(), p.name()))?;
+    let mut ignored = Vec::new();
+    let (mut predicted, mut dry_run_error) = (None, None);
+    if let Some(live) = &live {
+        ignore.keep_live(&mut p.manifest.object, live);
+        ignored = ignore.paths(live, &p.object);
+        match sync::apply_one(client, kinds, p, true).await {
+            Ok(v) => predicted = Some(v),
+            Err(e) => dry_run_error = Some(e),
+        }
+    }
+    let state = diff::compare(live.as_ref(), predicted.as_ref(), &ignored);
+    Ok(Looked {
+        live,
+        predicted,
+        dry_run_error,
+        state,
+    })
 }
 
 /// What started a sync operation.

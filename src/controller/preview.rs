@@ -110,48 +110,33 @@ pub async fn preview(
         if options.skip || !options.hook.is_empty() {
             continue;
         }
-        let (group, _) = p.group_version();
-        let key = (group.to_string(), p.kind().to_string());
+        let group = p.group_version().0.to_string();
         rendered.push((
-            key.0,
-            key.1,
+            group.clone(),
+            p.kind().to_string(),
             p.namespace().to_string(),
             p.name().to_string(),
         ));
-        let live = sync::get_live(client, &p)
-            .await
-            .map_err(|e| format!("reading {} {}: {e}", p.kind(), p.name()))?;
-        let mut ignored = Vec::new();
-        if let Some(live) = &live {
-            ignore.keep_live(&mut p.manifest.object, live);
-            ignored = ignore.paths(live, &p.object);
+        let looked = super::look(client, &kinds, &ignore, &mut p).await?;
+        if let Some(e) = looked.dry_run_error {
+            return Err(format!("dry run of {} {}: {e}", p.kind(), p.name()));
         }
-        let predicted = match &live {
-            Some(_) => Some(
-                sync::apply_one(client, &kinds, &p, true)
-                    .await
-                    .map_err(|e| format!("dry run of {} {}: {e}", p.kind(), p.name()))?,
-            ),
-            None => None,
-        };
-        let state = diff::compare(live.as_ref(), predicted.as_ref(), &ignored);
-        if state == ResourceSync::Synced {
+        if looked.state == ResourceSync::Synced {
             unchanged += 1;
             continue;
         }
-        let (group, _) = p.group_version();
         changes.push(Change {
-            group: group.to_string(),
+            group,
             kind: p.kind().to_string(),
             namespace: p.namespace().to_string(),
             name: p.name().to_string(),
             // Argo CD's status says OutOfSync for both; people want to know which.
-            state: match state {
+            state: match looked.state {
                 ResourceSync::Missing => "Missing",
                 _ => "OutOfSync",
             },
-            live,
-            wanted: Some(predicted.unwrap_or_else(|| p.object.clone())),
+            live: looked.live,
+            wanted: Some(looked.predicted.unwrap_or_else(|| p.object.clone())),
         });
     }
     // The app's objects that left git and would be pruned.

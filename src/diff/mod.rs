@@ -8,10 +8,12 @@ pub mod text;
 use serde_json::Value;
 
 /// Per-resource comparison result, in Argo CD's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResourceSync {
     Synced,
     OutOfSync,
+    /// Nothing live: the default of an object not looked at.
+    #[default]
     Missing,
 }
 
