@@ -129,6 +129,16 @@ async fn main() {
             .expect("apply Application");
     }
 
+    // The UI's admin token, in the Secret skiff reads it from.
+    let admin_token = format!("demo-{:016x}", rand::random::<u64>());
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "skiff-admin", "namespace": "skiff-system"},
+        "stringData": {"token": admin_token}});
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), "skiff-system")
+        .patch("skiff-admin", &pp, &Patch::Apply(&secret))
+        .await
+        .expect("admin Secret");
+
     // The controller.
     let listen = std::env::var("SKIFF_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let args = skiff::cli::ControllerArgs {
@@ -140,6 +150,9 @@ async fn main() {
         webhook_secret: "skiff-webhook".into(),
         webhook_allow_unsigned: false,
         webhook_max_body_bytes: 1024 * 1024,
+        anonymous_read: false,
+        admin_secret: "skiff-admin".into(),
+        session_duration: Duration::from_secs(24 * 3600),
     };
     let controller_client = client.clone();
     tokio::spawn(async move {
@@ -153,6 +166,7 @@ async fn main() {
     println!("  test API server  {}", server.url());
     println!("  kubeconfig       {}", kubeconfig.display());
     println!("  config repo      {}", repo_dir.display());
+    println!("  web UI           http://{listen}/  (log in with the admin token {admin_token})");
     println!("  metrics          http://{listen}/metrics");
     println!();
     println!("  export KUBECONFIG={}", kubeconfig.display());

@@ -96,21 +96,22 @@ async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
         ),
         "{html}"
     );
-    let rows = reqwest::get(format!("http://{listen}/?health=Healthy&fragment=rows"))
+    let part = reqwest::get(format!("http://{listen}/?health=Healthy&fragment=apps"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(rows.matches("<tr>").count(), 1, "{rows}");
-    assert!(rows.contains(">web</a></th>"), "{rows}");
+    assert_eq!(part.matches("<tr>").count(), 2, "header and web: {part}");
+    assert!(part.contains(">web</a></th>"), "{part}");
+    assert!(part.contains("first</td>"), "the commit subject: {part}");
     let detail = reqwest::get(format!("http://{listen}/apps/apps/web"))
         .await
         .unwrap();
     assert_eq!(detail.status().as_u16(), 200);
     let html = detail.text().await.unwrap();
     assert!(
-        html.contains(r#"<td>ConfigMap</td><td>web</td><td>a</td><td><span class="badge Synced">Synced</span></td>"#),
+        html.contains("resourceName=a\">a</a></td>\n<td>web</td>\n<td><span class=\"badge Synced\">Synced</span></td>"),
         "{html}"
     );
     assert!(
@@ -122,25 +123,22 @@ async fn the_api_serves_apps_history_events_and_diffs_as_documented() {
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 
-    // Every documented path answers 200 for an app that exists, and a
+    // Every documented read answers 200 for an app that exists, and a
     // documented status (404) for one that does not.
     let (status, doc) = get(&listen, "/api/v1/openapi.json").await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 5);
-    for (path, item) in paths {
-        let real = path.replace("{namespace}", "apps").replace("{name}", "web");
+    assert_eq!(paths.len(), 11);
+    for (path, item) in paths.iter().filter(|(_, item)| item.get("get").is_some()) {
+        let mut real = path.replace("{namespace}", "apps").replace("{name}", "web");
+        if path.ends_with("/resource") {
+            real.push_str("?kind=ConfigMap&resourceNamespace=web&resourceName=a");
+        }
         let (status, body) = get(&listen, &real).await;
         assert_eq!(status, 200, "{real}: {body}");
         if path.contains("{name}") {
-            let (status, body) = get(
-                &listen,
-                &path
-                    .replace("{namespace}", "apps")
-                    .replace("{name}", "nope"),
-            )
-            .await;
+            let (status, body) = get(&listen, &real.replace("/web", "/nope")).await;
             assert!(
                 item["get"]["responses"].get(status.to_string()).is_some(),
                 "{path}: undocumented {status}: {body}"

@@ -8,11 +8,9 @@ use super::table::{colours, paint, render};
 use super::Failed;
 use crate::application::{Application, OperationState};
 use crate::controller::preview;
-use crate::controller::{
-    REFRESH_ANNOTATIONS, ROLLBACK_ANNOTATION, SYNC_ANNOTATION, SYNC_REVISION_ANNOTATION,
-};
+use crate::controller::requests::{self, Request};
 use clap::{Subcommand, ValueEnum};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
@@ -262,34 +260,23 @@ pub async fn run(args: AppArgs) -> Result<i32, Failed> {
                 print!("{}", dry_run_output(&found, prune, colour));
                 return Ok(0);
             }
-            if revision.is_some() && automated(&app) {
-                return Err(format!(
-                    "{name} has automated sync on: a sync to another revision would be undone; turn it off first (spec.syncPolicy.automated)"
-                )
-                .into());
-            }
-            let mut ask = serde_json::Map::new();
-            ask.insert(
-                SYNC_ANNOTATION.into(),
-                json!(if prune { "prune" } else { "true" }),
-            );
-            if let Some(r) = &revision {
-                ask.insert(SYNC_REVISION_ANNOTATION.into(), json!(r));
-            }
-            annotate(&apps, &name, ask).await?;
+            let request = Request::Sync {
+                prune,
+                revision: revision.clone(),
+            };
+            let ask = request.annotations(&app)?;
+            requests::ask(&apps, &name, ask).await?;
             if !wait {
                 println!("sync of {namespace}/{name} asked; `skiff app wait {name}` follows it");
                 return Ok(0);
             }
-            follow_operation(&apps, &app, SYNC_ANNOTATION, timeout, colour).await
+            follow_operation(&apps, &app, request.annotation(), timeout, colour).await
         }
         AppCommand::Refresh { name, hard } => {
-            get(name.clone()).await?;
-            let mut ask = serde_json::Map::new();
-            let kind = if hard { "hard" } else { "normal" };
-            ask.insert(REFRESH_ANNOTATIONS[0].into(), json!(kind));
-            annotate(&apps, &name, ask).await?;
-            let app = handled(&apps, &name, REFRESH_ANNOTATIONS[0], 60).await?;
+            let app = get(name.clone()).await?;
+            let request = Request::Refresh { hard };
+            requests::ask(&apps, &name, request.annotations(&app)?).await?;
+            let app = handled(&apps, &name, request.annotation(), 60).await?;
             print!("{}", summary(&app, colour));
             Ok(0)
         }
@@ -305,33 +292,16 @@ pub async fn run(args: AppArgs) -> Result<i32, Failed> {
             timeout,
         } => {
             let app = get(name.clone()).await?;
-            if automated(&app) {
-                return Err(format!(
-                    "{name} has automated sync on: a rollback would be undone; turn it off first (spec.syncPolicy.automated)"
-                )
-                .into());
-            }
-            let history = app.status.iter().flat_map(|s| &s.history);
-            if !history.clone().any(|h| h.id == id) {
-                let ids: Vec<String> = history.map(|h| h.id.to_string()).collect();
-                return Err(format!(
-                    "{name} has no history entry {id} (it has: {}); see `skiff app history {name}`",
-                    if ids.is_empty() {
-                        "none".into()
-                    } else {
-                        ids.join(", ")
-                    }
-                )
-                .into());
-            }
-            let mut ask = serde_json::Map::new();
-            ask.insert(ROLLBACK_ANNOTATION.into(), json!(id.to_string()));
-            annotate(&apps, &name, ask).await?;
+            let request = Request::Rollback { id };
+            let ask = request
+                .annotations(&app)
+                .map_err(|e| format!("{e}; see `skiff app history {name}`"))?;
+            requests::ask(&apps, &name, ask).await?;
             if !wait {
                 println!("rollback of {namespace}/{name} to {id} asked; `skiff app wait {name}` follows it");
                 return Ok(0);
             }
-            follow_operation(&apps, &app, ROLLBACK_ANNOTATION, timeout, colour).await
+            follow_operation(&apps, &app, request.annotation(), timeout, colour).await
         }
         AppCommand::Wait {
             name,
@@ -350,25 +320,6 @@ pub async fn run(args: AppArgs) -> Result<i32, Failed> {
             wait_for(&apps, &name, want, timeout, colour).await
         }
     }
-}
-
-fn automated(app: &Application) -> bool {
-    app.spec
-        .sync_policy
-        .as_ref()
-        .is_some_and(|p| p.automated.is_some())
-}
-
-async fn annotate(
-    apps: &Api<Application>,
-    name: &str,
-    annotations: serde_json::Map<String, Value>,
-) -> Result<(), String> {
-    let patch = json!({"metadata": {"annotations": annotations}});
-    apps.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("asking {name}: {e}"))
 }
 
 fn short(sha: &str) -> &str {

@@ -80,6 +80,28 @@ pub struct ControllerArgs {
     /// The largest webhook body accepted, in bytes (larger: 413).
     #[arg(long, default_value_t = 1024 * 1024, env = "SKIFF_WEBHOOK_MAX_BODY_BYTES")]
     pub webhook_max_body_bytes: usize,
+    /// Let anybody read the UI and the JSON API without logging in (actions
+    /// always need a login).
+    #[arg(long, env = "SKIFF_ANONYMOUS_READ")]
+    pub anonymous_read: bool,
+    /// The Secret in skiff's namespace whose key `token` is the admin token:
+    /// a login for clusters where TokenReview is not wired up.
+    #[arg(long, default_value = "skiff-admin", env = "SKIFF_ADMIN_SECRET")]
+    pub admin_secret: String,
+    /// How long a UI session lasts (e.g. 24h, 90m).
+    #[arg(long, default_value = "24h", value_parser = parse_duration, env = "SKIFF_SESSION_DURATION")]
+    pub session_duration: std::time::Duration,
+}
+
+/// A positive duration in jiff's friendly format (`24h`, `90m`, `2s`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not a duration like 24h or 90m: {e}"))?;
+    std::time::Duration::try_from(d)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?}: a session must last some time"))
 }
 
 /// Pushes the webhook handler may queue before it answers 503.
@@ -111,11 +133,7 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
     let skiff_namespace = args.skiff_namespace();
     let (queue, pushes) = tokio::sync::mpsc::channel(WEBHOOK_QUEUE);
     let webhooks = crate::web::webhook::Webhooks {
-        secret: crate::web::webhook::watch_secret(
-            client.clone(),
-            &skiff_namespace,
-            &args.webhook_secret,
-        ),
+        secret: crate::web::watch_secret(client.clone(), &skiff_namespace, &args.webhook_secret),
         allow_unsigned: args.webhook_allow_unsigned,
         max_body: args.webhook_max_body_bytes,
         queue,
@@ -136,20 +154,33 @@ pub async fn run_controller(client: kube::Client, args: ControllerArgs) -> Resul
         metrics: metrics.clone(),
         ready: ready.clone(),
     };
-    let api_state = crate::web::api::ApiState {
+    let auth = crate::web::auth::Auth::new(
+        client.clone(),
+        crate::web::watch_secret(client.clone(), &skiff_namespace, &args.admin_secret),
+        crate::web::auth::Settings {
+            anonymous_read: args.anonymous_read,
+            session_duration: args.session_duration,
+        },
+    );
+    let subjects: crate::web::CommitSubject = {
+        let ctx = ctx.clone();
+        Arc::new(move |repo: &str, commit: &str| ctx.repos.subject(repo, commit))
+    };
+    let ui = crate::web::UiState::new(
         client,
-        apps: {
+        {
             let ctx = ctx.clone();
             Arc::new(move || ctx.applications())
         },
-        // Diffs for the API keep their own mirrors: a RepoCache locks per
-        // process, so two must not share a directory.
-        cache_dir: args.cache_dir.join("api"),
-        skiff_namespace: skiff_namespace.clone(),
-    };
-    let app = crate::web::router(web_state, webhooks)
-        .merge(crate::web::pages::router(api_state.clone()))
-        .merge(crate::web::api::router(api_state));
+        // Previews keep their own mirrors: a RepoCache locks per process, so
+        // two must not share a directory.
+        args.cache_dir.join("api"),
+        skiff_namespace.clone(),
+        Arc::new(auth),
+        ctx.events.clone(),
+        subjects,
+    );
+    let app = crate::web::router(web_state, webhooks).merge(crate::web::ui_router(ui));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -41,6 +41,13 @@ pub enum Told<'a> {
     RollbackRefused {
         message: &'a str,
     },
+    /// A person asked for something through skiff's web UI or API
+    /// (a dry run only looked).
+    Requested {
+        request: &'a super::requests::Request,
+        by: &'a str,
+        dry_run: bool,
+    },
     /// The app is being deleted with a resources finalizer.
     Deleting {
         deleted: &'a [String],
@@ -131,6 +138,24 @@ impl Events {
                     note = format!("{note}{sep}keeping {}", names(kept));
                 }
                 (EventType::Normal, "ResourcesDeleting", "Delete", note)
+            }
+            Told::Requested {
+                request,
+                by,
+                dry_run,
+            } => {
+                use super::requests::Request;
+                let (reason, action) = match request {
+                    Request::Sync { .. } => ("SyncRequested", "Sync"),
+                    Request::Refresh { .. } => ("RefreshRequested", "Refresh"),
+                    Request::Rollback { .. } => ("RollbackRequested", "Rollback"),
+                };
+                let what = request.describe();
+                let note = match dry_run {
+                    true => format!("{by} looked at what {what} would change (dry run)"),
+                    false => format!("{by} asked for {what}"),
+                };
+                (EventType::Normal, reason, action, note)
             }
             Told::SyncRefused { message } => (
                 EventType::Warning,

@@ -4,8 +4,9 @@
 
 mod deletion;
 mod depends;
-mod events;
+pub mod events;
 pub mod preview;
+pub mod requests;
 mod watches;
 pub mod webhooks;
 
@@ -81,7 +82,7 @@ pub struct Context {
             tokio::sync::mpsc::UnboundedReceiver<kube::runtime::reflector::ObjectRef<Application>>,
         >,
     >,
-    pub events: events::Events,
+    pub events: Arc<events::Events>,
     /// The controller's cache of Applications, once it runs.
     apps: std::sync::OnceLock<kube::runtime::reflector::Store<Application>>,
     /// Apps a webhook asked to refresh: their next pass asks the remote.
@@ -110,7 +111,7 @@ impl Context {
             woken: std::sync::Mutex::new(Some(woken)),
             repos: RepoCache::new(&config.cache_dir, Some(observer)),
             kinds: Kinds::default(),
-            events: events::Events::new(client.clone()),
+            events: Arc::new(events::Events::new(client.clone())),
             apps: std::sync::OnceLock::new(),
             refresh_asked: Default::default(),
             client,

@@ -28,6 +28,8 @@ pub struct Change {
     pub live: Option<Value>,
     /// What applying would leave; None for an object that left git.
     pub wanted: Option<Value>,
+    /// The field managers whose writes differ from git (drift attribution).
+    pub changed_by: Vec<String>,
 }
 
 impl Change {
@@ -58,6 +60,9 @@ pub struct Preview {
     pub unchanged: usize,
 }
 
+/// Which object to look at alone: (group, kind, namespace, name).
+pub type ObjectKey = (String, String, String, String);
+
 /// Compares `app` at `revision` (default: its targetRevision) with the cluster.
 pub async fn preview(
     client: &Client,
@@ -65,6 +70,30 @@ pub async fn preview(
     revision: Option<&str>,
     cache_dir: &Path,
     skiff_namespace: &str,
+) -> Result<Preview, String> {
+    compare_with(client, app, revision, cache_dir, skiff_namespace, None).await
+}
+
+/// What a sync would do to one object of `app`: its change, or None when it
+/// is as git wants it (or is not the app's).
+pub async fn preview_object(
+    client: &Client,
+    app: &Application,
+    key: &ObjectKey,
+    cache_dir: &Path,
+    skiff_namespace: &str,
+) -> Result<(String, Option<Change>), String> {
+    let mut found = compare_with(client, app, None, cache_dir, skiff_namespace, Some(key)).await?;
+    Ok((found.revision, found.changes.pop()))
+}
+
+async fn compare_with(
+    client: &Client,
+    app: &Application,
+    revision: Option<&str>,
+    cache_dir: &Path,
+    skiff_namespace: &str,
+    only: Option<&ObjectKey>,
 ) -> Result<Preview, String> {
     let spec = &app.spec;
     let source = &spec.source;
@@ -111,12 +140,17 @@ pub async fn preview(
             continue;
         }
         let group = p.group_version().0.to_string();
-        rendered.push((
+        let key = (
             group.clone(),
             p.kind().to_string(),
             p.namespace().to_string(),
             p.name().to_string(),
-        ));
+        );
+        let skipped = only.is_some_and(|o| *o != key);
+        rendered.push(key);
+        if skipped {
+            continue;
+        }
         let looked = super::look(client, &kinds, &ignore, &mut p).await?;
         if let Some(e) = looked.dry_run_error {
             return Err(format!("dry run of {} {}: {e}", p.kind(), p.name()));
@@ -125,8 +159,14 @@ pub async fn preview(
             unchanged += 1;
             continue;
         }
+        let changed_by = looked
+            .live
+            .as_ref()
+            .map(|live| crate::sync::operation::drifted_by(live, &p.object))
+            .unwrap_or_default();
         changes.push(Change {
             group,
+            changed_by,
             kind: p.kind().to_string(),
             namespace: p.namespace().to_string(),
             name: p.name().to_string(),
@@ -156,7 +196,7 @@ pub async fn preview(
             r.namespace.clone(),
             r.name.clone(),
         );
-        if rendered.contains(&key) {
+        if rendered.contains(&key) || only.is_some_and(|o| *o != key) {
             continue;
         }
         let Some((resource, namespaced)) = kinds
@@ -190,6 +230,7 @@ pub async fn preview(
             state: "requiresPruning",
             live: Some(live),
             wanted: None,
+            changed_by: Vec::new(),
         });
     }
     Ok(Preview {

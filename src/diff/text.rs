@@ -49,6 +49,20 @@ fn mask_secrets(live: &mut Value, wanted: &mut Value) {
     }
 }
 
+/// A live object for people to read: its status kept, managedFields (noise)
+/// dropped, a Secret's values masked.
+pub fn masked(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    if obj.get("kind") == Some(&Value::from("Secret")) {
+        let mut same = v.clone();
+        mask_secrets(&mut v, &mut same);
+    }
+    v
+}
+
 /// The unified diff from `live` (None: missing) to `wanted` (None: to be
 /// deleted), labelled with `name`; empty when they are the same.
 pub fn unified(name: &str, live: Option<&Value>, wanted: Option<&Value>) -> String {
@@ -78,6 +92,17 @@ pub fn unified(name: &str, live: Option<&Value>, wanted: Option<&Value>) -> Stri
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_live_secret_is_shown_masked_without_managed_fields() {
+        let secret = serde_json::json!({"kind": "Secret", "metadata": {"name": "s", "managedFields": [{}]},
+            "data": {"password": "aHVudGVyMg=="}, "type": "Opaque"});
+        let shown = super::masked(&secret);
+        assert_eq!(shown["data"]["password"], super::SAME);
+        assert!(shown["metadata"].get("managedFields").is_none());
+        let cm = serde_json::json!({"kind": "ConfigMap", "data": {"k": "v"}, "status": {"x": 1}});
+        assert_eq!(super::masked(&cm), cm, "only Secrets are masked");
+    }
+
     use super::*;
     use serde_json::json;
 

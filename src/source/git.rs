@@ -197,6 +197,16 @@ impl RepoCache {
         Ok(resolved)
     }
 
+    /// The first line of a commit's message, when the mirror of `url` holds
+    /// the commit (read from git's objects; no lock: they never change).
+    pub fn subject(&self, url: &str, commit: &str) -> Option<String> {
+        let repo = Repository::open_bare(self.dir_for(&normalize_url(url))).ok()?;
+        let found = repo.find_commit(Oid::from_str(commit).ok()?).ok()?;
+        found
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+    }
+
     /// The file tree of a resolved commit.
     pub fn tree(&self, resolved: &Resolved) -> Result<GitTree, GitError> {
         let err = |e: git2::Error| GitError::Git {

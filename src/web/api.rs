@@ -1,47 +1,123 @@
-//! The JSON API under `/api/v1` (reading; actions come with login): the
-//! Applications from the controller's cache, an app's history, Events and
-//! diff, and the OpenAPI document that describes them.
+//! The JSON API under `/api/v1`, which the pages use too: the Applications
+//! from the controller's cache, an app's resources, history, Events and
+//! diffs; the actions (sync, refresh, rollback); the session; and the
+//! OpenAPI document that describes them all (`web/openapi.rs`).
 
+use super::actions::{self, Failure, Outcome};
+use super::auth::{self, Caller, Denied, Who};
+use super::UiState;
 use crate::application::Application;
-use crate::controller::preview;
+use crate::controller::preview::{self, Preview};
+use crate::controller::requests::Request;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use kube::{Api, Client, ResourceExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// The Applications as the controller last saw them.
-pub type AppList = Arc<dyn Fn() -> Vec<Arc<Application>> + Send + Sync>;
-
-#[derive(Clone)]
-pub struct ApiState {
-    pub client: Client,
-    pub apps: AppList,
-    /// Where diffs keep their git mirrors (apart from the controller's).
-    pub cache_dir: PathBuf,
-    /// Where repository Secrets live.
-    pub skiff_namespace: String,
-}
-
-pub fn router(state: ApiState) -> Router {
+pub fn router(state: UiState) -> Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/session", get(session).post(log_in).delete(log_out))
         .route("/api/v1/apps", get(list))
         .route("/api/v1/apps/{namespace}/{name}", get(app))
+        .route("/api/v1/apps/{namespace}/{name}/resources", get(resources))
+        .route("/api/v1/apps/{namespace}/{name}/resource", get(resource))
         .route("/api/v1/apps/{namespace}/{name}/history", get(history))
         .route("/api/v1/apps/{namespace}/{name}/events", get(events))
         .route("/api/v1/apps/{namespace}/{name}/diff", get(diff))
+        .route("/api/v1/apps/{namespace}/{name}/sync", post(sync))
+        .route("/api/v1/apps/{namespace}/{name}/refresh", post(refresh))
+        .route("/api/v1/apps/{namespace}/{name}/rollback", post(rollback))
         .with_state(state)
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+fn code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A refusal as JSON; a 401 says how to authenticate.
+fn denied(d: Denied) -> Response {
+    let mut response = error(code(d.status()), d.to_string());
+    if d.status() == 401 {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"skiff\""),
+        );
+    }
+    response
+}
+
+/// The apps `caller` may read: all when reading is open or for the admin,
+/// else those in namespaces where RBAC lets them list Applications.
+pub async fn visible(s: &UiState, caller: &Caller) -> Result<Vec<Arc<Application>>, Denied> {
+    let apps = (s.apps)();
+    if s.auth.settings().anonymous_read || caller.who == Who::Admin {
+        return Ok(apps);
+    }
+    let namespaces: BTreeSet<String> = apps.iter().filter_map(|a| a.namespace()).collect();
+    let mut allowed = BTreeSet::new();
+    for ns in namespaces {
+        if s.auth.may_read(caller, &ns, "").await? {
+            allowed.insert(ns);
+        }
+    }
+    Ok(apps
+        .into_iter()
+        .filter(|a| a.namespace().is_some_and(|ns| allowed.contains(&ns)))
+        .collect())
+}
+
+/// The app, when the caller may read it: permission is checked before the
+/// app is looked up, so a refusal never tells whether it exists.
+pub async fn readable(
+    s: &UiState,
+    caller: &Caller,
+    namespace: &str,
+    name: &str,
+) -> Result<Arc<Application>, (u16, String)> {
+    match s.auth.may_read(caller, namespace, name).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                403,
+                format!(
+                    "{} may not get applications.skiff.dev {namespace}/{name} (RBAC)",
+                    match &caller.who {
+                        Who::User(u) => format!("user {:?}", u.username),
+                        _ => "nobody logged in".into(),
+                    }
+                ),
+            ))
+        }
+        Err(d) => return Err((d.status(), d.to_string())),
+    }
+    s.find(namespace, name)
+        .ok_or_else(|| (404, format!("no Application {namespace}/{name}")))
+}
+
+/// The caller and the app of an API request that reads one app.
+async fn reading(
+    s: &UiState,
+    headers: &HeaderMap,
+    namespace: &str,
+    name: &str,
+) -> Result<(Caller, Arc<Application>), Response> {
+    let caller = s.auth.reader(headers).await.map_err(denied)?;
+    let app = readable(s, &caller, namespace, name)
+        .await
+        .map_err(|(status, m)| error(code(status), m))?;
+    Ok((caller, app))
 }
 
 /// One line of the Applications list.
@@ -54,6 +130,8 @@ pub struct AppSummary {
     pub sync: String,
     pub health: String,
     pub revision: String,
+    /// The first line of the revision's commit message, when git has it.
+    pub subject: String,
     pub repo: String,
     pub path: String,
     pub target: String,
@@ -83,6 +161,7 @@ impl AppSummary {
             sync: or_unknown(status.map(|s| &s.sync.status)),
             health: or_unknown(status.map(|s| &s.health.status)),
             revision: status.map(|s| s.sync.revision.clone()).unwrap_or_default(),
+            subject: String::new(),
             repo: app.spec.source.repo_url.clone(),
             path: app.spec.source.path.clone(),
             target: app.spec.source.target_revision.clone(),
@@ -124,59 +203,164 @@ impl Filter {
     }
 }
 
+/// The apps a filter keeps, with counts per status over all of them.
+#[derive(Serialize, Debug)]
+pub struct Listing {
+    pub items: Vec<AppSummary>,
+    pub counts: Counts,
+}
+
+#[derive(Serialize, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub sync: BTreeMap<String, usize>,
+    pub health: BTreeMap<String, usize>,
+}
+
 /// The filtered list, sorted by namespace and name, with counts per status
-/// over all apps (so the counts do not change as filters do).
-pub fn listing(apps: &[Arc<Application>], filter: &Filter) -> Value {
-    let mut all: Vec<AppSummary> = apps.iter().map(|a| AppSummary::of(a)).collect();
-    all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let mut sync = BTreeMap::<&str, usize>::new();
-    let mut health = BTreeMap::<&str, usize>::new();
-    for s in &all {
-        *sync.entry(&s.sync).or_default() += 1;
-        *health.entry(&s.health).or_default() += 1;
+/// over all apps (so the counts do not change as filters do). `subject`
+/// gives a shown revision's commit subject (repo, commit).
+pub fn listing(
+    apps: &[Arc<Application>],
+    filter: &Filter,
+    subject: &dyn Fn(&str, &str) -> String,
+) -> Listing {
+    let mut counts = Counts::default();
+    let mut items = Vec::new();
+    for app in apps {
+        let s = AppSummary::of(app);
+        *counts.sync.entry(s.sync.clone()).or_default() += 1;
+        *counts.health.entry(s.health.clone()).or_default() += 1;
+        if filter.matches(&s) {
+            items.push(s);
+        }
     }
-    let items: Vec<&AppSummary> = all.iter().filter(|s| filter.matches(s)).collect();
-    json!({"items": items, "counts": {"sync": sync, "health": health}})
+    items.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    for s in &mut items {
+        s.subject = subject(&s.repo, &s.revision);
+    }
+    Listing { items, counts }
 }
 
-async fn list(State(s): State<ApiState>, Query(filter): Query<Filter>) -> Response {
-    Json(listing(&(s.apps)(), &filter)).into_response()
-}
-
-/// The app from the controller's cache.
-pub fn find(s: &ApiState, namespace: &str, name: &str) -> Option<Arc<Application>> {
-    (s.apps)()
-        .into_iter()
-        .find(|a| a.namespace().as_deref() == Some(namespace) && a.name_any() == name)
-}
-
-fn not_found(namespace: &str, name: &str) -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        format!("no Application {namespace}/{name}"),
-    )
+async fn list(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let caller = match s.auth.reader(&headers).await {
+        Ok(c) => c,
+        Err(d) => return denied(d),
+    };
+    match visible(&s, &caller).await {
+        Ok(apps) => Json(listing(&apps, &filter, &|r, c| s.subject(r, c))).into_response(),
+        Err(d) => denied(d),
+    }
 }
 
 async fn app(
-    State(s): State<ApiState>,
+    State(s): State<UiState>,
+    headers: HeaderMap,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    match find(&s, &namespace, &name) {
-        Some(app) => Json(json!(app.as_ref())).into_response(),
-        None => not_found(&namespace, &name),
+    match reading(&s, &headers, &namespace, &name).await {
+        Ok((_, app)) => Json(json!(app.as_ref())).into_response(),
+        Err(r) => r,
     }
 }
 
 async fn history(
-    State(s): State<ApiState>,
+    State(s): State<UiState>,
+    headers: HeaderMap,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    match find(&s, &namespace, &name) {
-        Some(app) => {
+    match reading(&s, &headers, &namespace, &name).await {
+        Ok((_, app)) => {
             let history = app.status.as_ref().map(|s| s.history.clone());
             Json(json!({"items": history.unwrap_or_default()})).into_response()
         }
-        None => not_found(&namespace, &name),
+        Err(r) => r,
+    }
+}
+
+async fn resources(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    match reading(&s, &headers, &namespace, &name).await {
+        Ok((_, app)) => {
+            let (items, problem) = super::resources::tree(&s.client, &app).await;
+            Json(json!({"items": items, "error": problem})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// Which of an app's objects: its group (empty for the core group), kind,
+/// namespace (empty for cluster-scoped) and name.
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectQuery {
+    #[serde(default)]
+    pub group: String,
+    pub kind: String,
+    #[serde(default, rename = "resourceNamespace")]
+    pub namespace: String,
+    #[serde(rename = "resourceName")]
+    pub name: String,
+}
+
+impl ObjectQuery {
+    pub fn key(&self) -> preview::ObjectKey {
+        (
+            self.group.clone(),
+            self.kind.clone(),
+            self.namespace.clone(),
+            self.name.clone(),
+        )
+    }
+}
+
+/// Whether the app manages the object (it is in its status).
+pub fn manages(app: &Application, q: &ObjectQuery) -> bool {
+    app.status.iter().flat_map(|s| &s.resources).any(|r| {
+        r.group == q.group && r.kind == q.kind && r.namespace == q.namespace && r.name == q.name
+    })
+}
+
+async fn resource(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    Query(q): Query<ObjectQuery>,
+) -> Response {
+    let app = match reading(&s, &headers, &namespace, &name).await {
+        Ok((_, app)) => app,
+        Err(r) => return r,
+    };
+    if !manages(&app, &q) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{namespace}/{name} manages no {} {}",
+                q.kind,
+                [q.namespace.as_str(), q.name.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            ),
+        );
+    }
+    match super::resources::detail(&s.client, &app, &q.key(), &s.cache_dir, &s.skiff_namespace)
+        .await
+    {
+        Ok(d) => Json(
+            json!({"state": d.state, "revision": d.revision, "live": d.live,
+            "diff": d.diff, "changedBy": d.changed_by}),
+        )
+        .into_response(),
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
     }
 }
 
@@ -217,11 +401,12 @@ pub async fn app_events(
 }
 
 async fn events(
-    State(s): State<ApiState>,
+    State(s): State<UiState>,
+    headers: HeaderMap,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    if find(&s, &namespace, &name).is_none() {
-        return not_found(&namespace, &name);
+    if let Err(r) = reading(&s, &headers, &namespace, &name).await {
+        return r;
     }
     match app_events(&s.client, &namespace, &name).await {
         Ok(list) => {
@@ -237,97 +422,188 @@ async fn events(
     }
 }
 
+/// A preview as JSON: the commit, how many objects are as git wants them,
+/// and each change with its diff and who made it.
+pub fn preview_json(found: &Preview) -> Value {
+    let items: Vec<Value> = found
+        .changes
+        .iter()
+        .map(|c| {
+            json!({"group": c.group, "kind": c.kind, "namespace": c.namespace,
+                "name": c.name, "state": c.state, "diff": c.diff(), "changedBy": c.changed_by})
+        })
+        .collect();
+    json!({"revision": found.revision, "unchanged": found.unchanged, "items": items})
+}
+
 async fn diff(
-    State(s): State<ApiState>,
+    State(s): State<UiState>,
+    headers: HeaderMap,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    let Some(app) = find(&s, &namespace, &name) else {
-        return not_found(&namespace, &name);
+    let app = match reading(&s, &headers, &namespace, &name).await {
+        Ok((_, app)) => app,
+        Err(r) => return r,
     };
     match preview::preview(&s.client, &app, None, &s.cache_dir, &s.skiff_namespace).await {
-        Ok(found) => {
-            let items: Vec<Value> = found
-                .changes
-                .iter()
-                .map(|c| {
-                    json!({"group": c.group, "kind": c.kind, "namespace": c.namespace,
-                        "name": c.name, "state": c.state, "diff": c.diff()})
-                })
-                .collect();
-            Json(json!({"revision": found.revision, "unchanged": found.unchanged, "items": items}))
-                .into_response()
-        }
+        Ok(found) => Json(preview_json(&found)).into_response(),
         Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
     }
 }
 
-/// The OpenAPI 3.0 description of the API, served at `/api/v1/openapi.json`.
-pub fn openapi_document() -> Value {
-    let app_params = json!([
-        {"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}},
-        {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}
-    ]);
-    let query = |name: &str, what: &str| json!({"name": name, "in": "query", "required": false, "description": what, "schema": {"type": "string"}});
-    let not_found = json!({"description": "no such Application", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    let ok = |schema: &str| json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
-    let string = json!({"type": "string"});
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "skiff", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Applications as skiff's controller sees them."},
-        "paths": {
-            "/api/v1/apps": {"get": {
-                "summary": "List Applications, filtered, with counts per sync and health status",
-                "parameters": [query("namespace", "only this namespace"), query("project", "only this project"),
-                    query("sync", "only this sync status"), query("health", "only this health status"),
-                    query("q", "text in the name, repository or path")],
-                "responses": {"200": ok("AppList")}}},
-            "/api/v1/apps/{namespace}/{name}": {"get": {
-                "summary": "One Application (spec and status)", "parameters": app_params,
-                "responses": {"200": ok("Application"), "404": not_found}}},
-            "/api/v1/apps/{namespace}/{name}/history": {"get": {
-                "summary": "The syncs the Application keeps", "parameters": app_params,
-                "responses": {"200": ok("History"), "404": not_found}}},
-            "/api/v1/apps/{namespace}/{name}/events": {"get": {
-                "summary": "Events about the Application, newest first", "parameters": app_params,
-                "responses": {"200": ok("Events"), "404": not_found,
-                    "502": {"description": "the cluster did not answer"}}}},
-            "/api/v1/apps/{namespace}/{name}/diff": {"get": {
-                "summary": "What a sync would change (unified YAML diffs, Secret values masked)",
-                "parameters": app_params,
-                "responses": {"200": ok("Diff"), "404": not_found,
-                    "422": {"description": "the source could not be fetched or rendered",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}
-        },
-        "components": {"schemas": {
-            "Error": {"type": "object", "required": ["error"], "properties": {"error": string}},
-            "AppSummary": {"type": "object", "required": ["namespace", "name", "project", "sync", "health", "revision", "repo", "path", "target"],
-                "properties": {"namespace": string, "name": string, "project": string, "sync": string, "health": string,
-                    "revision": string, "repo": string, "path": string, "target": string,
-                    "lastSync": {"type": "object", "nullable": true, "properties": {"phase": string, "finishedAt": {"type": "string", "nullable": true}}}}},
-            "AppList": {"type": "object", "required": ["items", "counts"], "properties": {
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/AppSummary"}},
-                "counts": {"type": "object", "properties": {
-                    "sync": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "health": {"type": "object", "additionalProperties": {"type": "integer"}}}}}},
-            "Application": {"type": "object", "description": "The Application resource (skiff.dev/v1alpha1); its schema is the CRD's.",
-                "required": ["apiVersion", "kind", "metadata", "spec"]},
-            "History": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object",
-                "properties": {"id": {"type": "integer"}, "revision": string, "deployedAt": string}}}}},
-            "Events": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object",
-                "properties": {"type": {"type": "string", "nullable": true}, "reason": {"type": "string", "nullable": true},
-                    "note": {"type": "string", "nullable": true}, "time": {"type": "string", "nullable": true}}}}}},
-            "Diff": {"type": "object", "required": ["revision", "unchanged", "items"], "properties": {
-                "revision": string, "unchanged": {"type": "integer"},
-                "items": {"type": "array", "items": {"type": "object", "properties": {
-                    "group": string, "kind": string, "namespace": string, "name": string,
-                    "state": {"type": "string", "enum": ["OutOfSync", "Missing", "requiresPruning"]}, "diff": string}}}}}
-        }}
-    })
+/// A JSON body, or the defaults when there is none; the error says what is
+/// wrong with it.
+fn body<T: serde::de::DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| format!("the request body: {e}"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SyncBody {
+    #[serde(default)]
+    prune: bool,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    revision: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    #[serde(default)]
+    hard: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    id: Option<i64>,
+}
+
+/// Runs an action for an API request: authenticated (bearer token, or a
+/// session with its CSRF token), allowed by RBAC, then done.
+async fn action(
+    s: &UiState,
+    headers: &HeaderMap,
+    namespace: &str,
+    name: &str,
+    request: Result<(Request, bool), String>,
+) -> Response {
+    let caller = match s.auth.actor(headers, None).await {
+        Ok(c) => c,
+        Err(d) => return denied(d),
+    };
+    let (request, dry_run) = match request {
+        Ok(r) => r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    match actions::act(s, &caller, namespace, name, &request, dry_run).await {
+        Ok(Outcome::Asked(what)) => {
+            (StatusCode::ACCEPTED, Json(json!({"asked": what}))).into_response()
+        }
+        Ok(Outcome::Looked(found)) => Json(preview_json(&found)).into_response(),
+        Err(Failure::Denied(d)) => denied(d),
+        Err(f) => error(code(f.status()), f.to_string()),
+    }
+}
+
+async fn sync(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let request = body::<SyncBody>(&bytes).map(|b| {
+        let revision = b.revision.filter(|r| !r.trim().is_empty());
+        (
+            Request::Sync {
+                prune: b.prune,
+                revision,
+            },
+            b.dry_run,
+        )
+    });
+    action(&s, &headers, &namespace, &name, request).await
+}
+
+async fn refresh(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let request = body::<RefreshBody>(&bytes).map(|b| (Request::Refresh { hard: b.hard }, false));
+    action(&s, &headers, &namespace, &name, request).await
+}
+
+async fn rollback(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let request = body::<RollbackBody>(&bytes).and_then(|b| match b.id {
+        Some(id) => Ok((Request::Rollback { id }, false)),
+        None => Err("the request body needs id: the history entry to go back to".into()),
+    });
+    action(&s, &headers, &namespace, &name, request).await
+}
+
+/// Who the request acts for, and the session's CSRF token.
+async fn session(State(s): State<UiState>, headers: HeaderMap) -> Response {
+    match s.auth.caller(&headers).await {
+        Ok(c) => Json(json!({
+            "user": Some(c.who.name()).filter(|n| !n.is_empty()),
+            "admin": c.who == Who::Admin,
+            "csrf": Some(c.csrf()).filter(|t| !t.is_empty()),
+            "anonymousRead": s.auth.settings().anonymous_read,
+        }))
+        .into_response(),
+        Err(d) => denied(d),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    #[serde(default)]
+    token: String,
+}
+
+/// Opens a session for a bearer token (or the admin token).
+async fn log_in(State(s): State<UiState>, headers: HeaderMap, bytes: Bytes) -> Response {
+    let token = match body::<LoginBody>(&bytes) {
+        Ok(b) => b.token,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    match s.auth.log_in(&token).await {
+        Ok((id, csrf, who)) => {
+            let cookie = s.auth.session_cookie(&id, auth::over_https(&headers));
+            (
+                [(header::SET_COOKIE, cookie)],
+                Json(json!({"user": who.name(), "admin": who == Who::Admin, "csrf": csrf})),
+            )
+                .into_response()
+        }
+        Err(d) => denied(d),
+    }
+}
+
+async fn log_out(State(s): State<UiState>, headers: HeaderMap) -> Response {
+    s.auth.log_out(&headers);
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, auth::Auth::cleared_cookie())],
+    )
+        .into_response()
 }
 
 async fn openapi() -> Response {
-    Json(openapi_document()).into_response()
+    Json(super::openapi::document()).into_response()
 }
 
 #[cfg(test)]
@@ -352,7 +628,8 @@ mod tests {
             app("apps", "db", "OutOfSync", "Degraded"),
             app("team", "api", "Synced", "Progressing"),
         ];
-        let all = listing(&apps, &Filter::default());
+        let subject = |repo: &str, commit: &str| format!("{commit} of {repo}");
+        let all = json!(listing(&apps, &Filter::default(), &subject));
         let names: Vec<&str> = all["items"]
             .as_array()
             .unwrap()
@@ -361,26 +638,27 @@ mod tests {
             .collect();
         assert_eq!(names, ["db", "web", "api"]);
         assert_eq!(all["counts"]["sync"], json!({"OutOfSync": 1, "Synced": 2}));
+        assert_eq!(
+            all["items"][0]["subject"],
+            "abc of https://git.example.com/Team/Config"
+        );
         let synced = Filter {
             sync: Some("Synced".into()),
             namespace: Some("apps".into()),
             ..Filter::default()
         };
-        let one = listing(&apps, &synced);
+        let one = json!(listing(&apps, &synced, &subject));
         assert_eq!(one["items"].as_array().unwrap().len(), 1);
         assert_eq!(one["counts"], all["counts"], "counts cover all apps");
         let text = Filter {
             q: Some("TEAM/config".into()),
             ..Filter::default()
         };
-        assert_eq!(listing(&apps, &text)["items"].as_array().unwrap().len(), 3);
+        assert_eq!(listing(&apps, &text, &subject).items.len(), 3);
         let none = Filter {
             q: Some("nothing".into()),
             ..Filter::default()
         };
-        assert!(listing(&apps, &none)["items"]
-            .as_array()
-            .unwrap()
-            .is_empty());
+        assert!(listing(&apps, &none, &subject).items.is_empty());
     }
 }

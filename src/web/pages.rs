@@ -1,47 +1,191 @@
-//! Server-rendered pages (askama templates, escaped by default). Each page
-//! reads without JavaScript; a few lines of script only refresh it in place.
+//! Server-rendered pages (askama templates in `web/templates`, escaped by
+//! default; CSS and a few lines of script in `web/assets`, embedded in the
+//! binary). Every page reads and every action works without JavaScript:
+//! actions are forms on a confirmation page, carrying the session's CSRF
+//! token; the script only refreshes parts of a page in place.
 
-use super::api::{listing, ApiState, AppSummary, Filter};
+use super::actions::{self, Failure, Outcome};
+use super::api::{self, listing, AppSummary, Filter, ObjectQuery};
+use super::auth::{self, Caller, Denied};
+use super::resources::{self, Node};
+use super::UiState;
+use crate::application::Application;
+use crate::controller::preview::{Change, Preview};
+use crate::controller::requests::Request;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
-const STYLE: &str = r#"
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-header{background:#24292f;color:#fff;padding:.6rem 1.2rem}header h1{font-size:1.1rem;margin:0}
-main{padding:1rem 1.2rem}
-.counts{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;list-style:none;padding:0;margin:0 0 1rem}
-form{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin-bottom:1rem}
-label{display:flex;flex-direction:column;font-size:.8rem}
-input,select,button{font:inherit;padding:.25rem .4rem}
-table{border-collapse:collapse;width:100%;background:#fff}
-caption{text-align:left;padding:.4rem 0;color:#57606a}
-th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top}
-.badge{display:inline-block;border-radius:1em;padding:0 .6em;font-size:.85rem;border:1px solid}
-.Synced,.Healthy,.Succeeded{color:#1a7f37;border-color:#1a7f37}
-.OutOfSync,.Missing,.Running{color:#9a6700;border-color:#9a6700}
-.Degraded,.Failed,.Error{color:#cf222e;border-color:#cf222e}
-.Progressing{color:#0969da;border-color:#0969da}
-.Suspended{color:#8250df;border-color:#8250df}
-.Unknown{color:#57606a;border-color:#57606a}
-.dim{color:#57606a;font-size:.85rem}
-"#;
+const STYLE: &str = include_str!("assets/skiff.css");
+const SCRIPT: &str = include_str!("assets/skiff.js");
 
-/// Replaces the rows every 5 s with the server's, keeping the filters.
-const LIVE: &str = r#"
-setInterval(async () => {
-  const url = new URL(location.href);
-  url.searchParams.set("fragment", "rows");
-  try {
-    const r = await fetch(url);
-    if (r.ok) document.getElementById("apps").innerHTML = await r.text();
-  } catch (e) {}
-}, 5000);
-"#;
+pub fn router(state: UiState) -> Router {
+    Router::new()
+        .route("/", get(list_page))
+        .route("/login", get(login_page).post(log_in))
+        .route("/logout", axum::routing::post(log_out))
+        .route("/apps/{namespace}/{name}", get(app_page))
+        .route("/apps/{namespace}/{name}/diff", get(diff_page))
+        .route("/apps/{namespace}/{name}/resource", get(resource_page))
+        .route(
+            "/apps/{namespace}/{name}/{action}",
+            get(confirm_page).post(act),
+        )
+        .with_state(state)
+        .route("/assets/skiff.css", get(|| asset("text/css", STYLE)))
+        .route("/assets/skiff.js", get(|| asset("text/javascript", SCRIPT)))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // Pages ask for ?v=<version>: a new skiff gets a new URL.
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Every page: scripts and styles from skiff only, never framed, forms
+/// posted only to skiff, no referrer leaking app names elsewhere.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// What every page's frame shows: who is logged in, the session's CSRF token
+/// (for the log-out form), where login comes back to, and the asset version.
+pub struct Chrome {
+    pub user: String,
+    pub csrf: String,
+    pub path: String,
+    pub version: &'static str,
+}
+
+impl Chrome {
+    pub fn of(caller: Option<&Caller>, path: &str) -> Chrome {
+        Chrome {
+            user: caller.map(|c| c.who.name().to_string()).unwrap_or_default(),
+            csrf: caller.map(|c| c.csrf().to_string()).unwrap_or_default(),
+            path: path.to_string(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+}
+
+fn rendered(t: impl Template) -> String {
+    t.render()
+        .unwrap_or_else(|e| format!("<!doctype html><p>cannot render the page: {e}</p>"))
+}
+
+#[derive(Template)]
+#[template(path = "message.html", config = "src/web/askama.toml")]
+struct MessagePage<'a> {
+    chrome: Chrome,
+    title: &'a str,
+    text: String,
+    login: String,
+    back: String,
+    back_text: &'a str,
+}
+
+/// A page that says why not, with a way on.
+fn message(status: u16, text: String, chrome: Chrome, back: &str) -> Response {
+    let title = match status {
+        401 => "Log in first",
+        403 => "Not allowed",
+        404 => "Not found",
+        409 => "Not possible now",
+        _ => "Something went wrong",
+    };
+    let login = match status {
+        401 => format!("/login?next={}", urlencode(&chrome.path)),
+        _ => String::new(),
+    };
+    let back_text = if back == "/" {
+        "All applications"
+    } else {
+        "Back"
+    };
+    let page = MessagePage {
+        chrome,
+        title,
+        text,
+        login,
+        back: back.to_string(),
+        back_text,
+    };
+    html(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        rendered(page),
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn login_redirect(path: &str, expired: bool) -> Response {
+    let mut to = format!("/login?next={}", urlencode(path));
+    if expired {
+        to.push_str("&expired=1");
+    }
+    Redirect::to(&to).into_response()
+}
+
+/// A refusal as a page: to the login page when logging in would help.
+fn refused(d: Denied, path: &str, back: &str) -> Response {
+    match d {
+        Denied::LoginRequired => login_redirect(path, false),
+        Denied::SessionExpired => login_redirect(path, true),
+        d => message(d.status(), d.to_string(), Chrome::of(None, path), back),
+    }
+}
+
+/// Who may read the page at `path`.
+async fn page_reader(s: &UiState, headers: &HeaderMap, path: &str) -> Result<Caller, Response> {
+    s.auth
+        .reader(headers)
+        .await
+        .map_err(|d| refused(d, path, "/"))
+}
+
+// ---- The Applications page ----
 
 struct Row {
     app: AppSummary,
@@ -69,334 +213,35 @@ impl Row {
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"{% for r in rows %}<tr>
-<th scope="row"><a href="/apps/{{ r.app.namespace|urlencode }}/{{ r.app.name|urlencode }}"><span class="dim">{{ r.app.namespace }}/</span>{{ r.app.name }}</a></th>
-<td><span class="badge {{ r.app.sync }}">{{ r.app.sync }}</span></td>
-<td><span class="badge {{ r.app.health }}">{{ r.app.health }}</span></td>
-<td><code>{{ r.revision }}</code></td>
-<td>{{ r.last }}</td>
-<td>{{ r.app.repo }}<br><span class="dim">{{ r.app.path }} @ {{ r.app.target }}</span></td>
-</tr>
-{% endfor %}"#
-)]
-struct Rows {
+#[template(path = "apps.html", config = "src/web/askama.toml")]
+struct AppsPart {
+    sync_counts: Vec<(String, usize)>,
+    health_counts: Vec<(String, usize)>,
+    shown: usize,
+    total: usize,
     rows: Vec<Row>,
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Applications · skiff</title>
-<style>{{ style|safe }}</style>
-</head>
-<body>
-<header><h1>skiff · Applications</h1></header>
-<main>
-<section aria-label="Applications by status">
-<ul class="counts">
-{% for (status, n) in sync_counts %}<li><span class="badge {{ status }}">{{ status }}</span> {{ n }}</li>
-{% endfor %}{% for (status, n) in health_counts %}<li><span class="badge {{ status }}">{{ status }}</span> {{ n }}</li>
-{% endfor %}</ul>
-</section>
-<form method="get" role="search" aria-label="Filter applications">
-<label>Text<input type="search" name="q" value="{{ filter_q }}"></label>
-<label>Namespace<input name="namespace" value="{{ filter_namespace }}"></label>
-<label>Project<input name="project" value="{{ filter_project }}"></label>
-<label>Sync<select name="sync">{% for o in sync_options %}<option value="{{ o.0 }}"{% if o.1 %} selected{% endif %}>{% if o.0.is_empty() %}any{% else %}{{ o.0 }}{% endif %}</option>{% endfor %}</select></label>
-<label>Health<select name="health">{% for o in health_options %}<option value="{{ o.0 }}"{% if o.1 %} selected{% endif %}>{% if o.0.is_empty() %}any{% else %}{{ o.0 }}{% endif %}</option>{% endfor %}</select></label>
-<button type="submit">Filter</button>
-</form>
-<table>
-<caption>{{ shown }} of {{ total }} applications</caption>
-<thead><tr><th scope="col">Application</th><th scope="col">Sync</th><th scope="col">Health</th><th scope="col">Revision</th><th scope="col">Last sync</th><th scope="col">Source</th></tr></thead>
-<tbody id="apps" aria-live="polite">{{ rows|safe }}</tbody>
-</table>
-</main>
-<script>{{ live|safe }}</script>
-</body>
-</html>
-"#
-)]
-struct ListPage<'a> {
-    style: &'a str,
-    live: &'a str,
-    sync_counts: Vec<(String, u64)>,
-    health_counts: Vec<(String, u64)>,
+#[template(path = "list.html", config = "src/web/askama.toml")]
+struct ListPage {
+    chrome: Chrome,
     sync_options: Vec<(String, bool)>,
     health_options: Vec<(String, bool)>,
     filter_q: String,
     filter_namespace: String,
     filter_project: String,
-    shown: usize,
-    total: usize,
-    /// Rendered by `Rows` (escaped there).
-    rows: String,
+    live_url: String,
+    /// Rendered by `AppsPart` (escaped there).
+    apps: String,
 }
 
 #[derive(Deserialize, Default)]
-struct PageQuery {
+pub struct PageQuery {
     #[serde(flatten)]
-    filter: Filter,
-    /// `rows`: only the table's rows, for the live refresh.
-    fragment: Option<String>,
-}
-
-pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/", get(list_page))
-        .route("/apps/{namespace}/{name}", get(app_page))
-        .with_state(state)
-}
-
-/// One line of a table on the detail page: cells, and the status words to badge.
-struct Line {
-    cells: Vec<String>,
-    badges: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ name }} · skiff</title>
-<style>{{ style|safe }}</style>
-</head>
-<body>
-<header><h1><a href="/" style="color:#fff">skiff</a> · {{ namespace }}/{{ name }}</h1></header>
-<main>
-{% if !conditions.is_empty() %}<section aria-labelledby="conditions"><h2 id="conditions">Conditions</h2>
-<ul>{% for c in conditions %}<li><strong>{{ c.0 }}</strong>: {{ c.1 }} <span class="dim">since {{ c.2 }}</span></li>{% endfor %}</ul></section>{% endif %}
-<section aria-labelledby="summary"><h2 id="summary">Summary</h2>
-<dl>
-<dt>Sync</dt><dd><span class="badge {{ sync }}">{{ sync }}</span> to <code>{{ revision }}</code></dd>
-<dt>Health</dt><dd><span class="badge {{ health }}">{{ health }}</span> {{ health_message }}</dd>
-<dt>Source</dt><dd>{{ repo }} <span class="dim">{{ path }} @ {{ target }}</span></dd>
-<dt>Destination</dt><dd>{{ destination }}</dd>
-<dt>Sync policy</dt><dd>{{ policy }}</dd>
-{% if !operation.is_empty() %}<dt>Last operation</dt><dd>{{ operation }}</dd>{% endif %}
-</dl></section>
-{% for t in tables %}<section aria-labelledby="t{{ loop.index }}"><h2 id="t{{ loop.index }}">{{ t.0 }}</h2>
-{% if t.2.is_empty() %}<p class="dim">None.</p>{% else %}<table><thead><tr>{% for h in t.1 %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for l in t.2 %}<tr>{% for c in l.cells %}<td>{% if l.badges.contains(c) %}<span class="badge {{ c }}">{{ c }}</span>{% else %}{{ c }}{% endif %}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>{% endif %}</section>
-{% endfor %}
-<p><a href="/api/v1/apps/{{ namespace|urlencode }}/{{ name|urlencode }}/diff">What a sync would change (JSON)</a></p>
-</main>
-</body>
-</html>
-"#
-)]
-struct AppPage<'a> {
-    style: &'a str,
-    namespace: String,
-    name: String,
-    sync: String,
-    revision: String,
-    health: String,
-    health_message: String,
-    repo: String,
-    path: String,
-    target: String,
-    destination: String,
-    policy: String,
-    operation: String,
-    /// (type, message, since)
-    conditions: Vec<(String, String, String)>,
-    /// (title, headers, lines)
-    tables: Vec<(&'static str, Vec<&'static str>, Vec<Line>)>,
-}
-
-const STATUS_WORDS: &[&str] = &[
-    "Synced",
-    "OutOfSync",
-    "Healthy",
-    "Progressing",
-    "Degraded",
-    "Suspended",
-    "Missing",
-    "Unknown",
-    "Succeeded",
-    "Failed",
-    "Running",
-    "SyncFailed",
-    "Pruned",
-    "PruneSkipped",
-];
-
-fn line(cells: Vec<String>) -> Line {
-    let badges = cells
-        .iter()
-        .filter(|c| STATUS_WORDS.contains(&c.as_str()))
-        .cloned()
-        .collect();
-    Line { cells, badges }
-}
-
-/// Events as (type, reason, note, time), newest first.
-pub type EventLines = [(String, String, String, String)];
-
-/// The detail page of one app.
-pub fn render_app(app: &crate::application::Application, events: &EventLines) -> String {
-    use kube::ResourceExt;
-    let summary = AppSummary::of(app);
-    let status = app.status.clone().unwrap_or_default();
-    let spec = &app.spec;
-    // Resources grouped by kind, then by namespace and name.
-    let mut resources = status.resources.clone();
-    resources
-        .sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
-    let resources = resources
-        .iter()
-        .map(|r| {
-            let state = match r.requires_pruning {
-                true => "requires pruning".to_string(),
-                false => r.status.clone(),
-            };
-            let h = r.health.clone().unwrap_or_default();
-            line(vec![
-                r.kind.clone(),
-                r.namespace.clone(),
-                r.name.clone(),
-                state,
-                h.status,
-                h.message,
-            ])
-        })
-        .collect();
-    let op = status.operation_state.clone();
-    let results = op
-        .iter()
-        .filter_map(|o| o.sync_result.as_ref())
-        .flat_map(|r| &r.resources)
-        .map(|r| {
-            line(vec![
-                r.kind.clone(),
-                r.namespace.clone(),
-                r.name.clone(),
-                r.status.clone(),
-                r.hook_type.clone(),
-                r.message.clone(),
-            ])
-        })
-        .collect();
-    let history = status
-        .history
-        .iter()
-        .rev()
-        .map(|h| {
-            line(vec![
-                h.id.to_string(),
-                h.deployed_at.clone(),
-                h.revision.chars().take(7).collect(),
-                format!(
-                    "{} {} @ {}",
-                    h.source.repo_url, h.source.path, h.source.target_revision
-                ),
-            ])
-        })
-        .collect();
-    let events = events
-        .iter()
-        .map(|(t, reason, note, time)| {
-            line(vec![time.clone(), t.clone(), reason.clone(), note.clone()])
-        })
-        .collect();
-    let policy = match spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()) {
-        None => "manual".to_string(),
-        Some(a) => format!(
-            "automated{}{}",
-            if a.prune { ", prune" } else { "" },
-            if a.self_heal { ", self-heal" } else { "" }
-        ),
-    };
-    let d = &spec.destination;
-    let server = d
-        .server
-        .clone()
-        .or(d.name.clone())
-        .unwrap_or_else(|| crate::application::LOCAL_SERVER.into());
-    AppPage {
-        style: STYLE,
-        namespace: app.namespace().unwrap_or_default(),
-        name: app.name_any(),
-        sync: summary.sync,
-        revision: summary.revision.chars().take(7).collect(),
-        health: summary.health,
-        health_message: status.health.message.clone(),
-        repo: summary.repo,
-        path: summary.path,
-        target: summary.target,
-        destination: format!("{server} / {}", d.namespace.clone().unwrap_or_default()),
-        policy,
-        operation: op
-            .map(|o| format!("{}: {} (started {})", o.phase, o.message, o.started_at))
-            .unwrap_or_default(),
-        conditions: status
-            .conditions
-            .iter()
-            .map(|c| {
-                let since = c.last_transition_time.clone().unwrap_or_default();
-                (c.type_.clone(), c.message.clone(), since)
-            })
-            .collect(),
-        tables: vec![
-            (
-                "Resources",
-                vec!["Kind", "Namespace", "Name", "Sync", "Health", "Message"],
-                resources,
-            ),
-            (
-                "Last operation's results",
-                vec!["Kind", "Namespace", "Name", "Result", "Hook", "Message"],
-                results,
-            ),
-            (
-                "History",
-                vec!["ID", "Deployed", "Revision", "Source"],
-                history,
-            ),
-            ("Events", vec!["Time", "Type", "Reason", "Message"], events),
-        ],
-    }
-    .render()
-    .unwrap_or_default()
-}
-
-async fn app_page(
-    State(s): State<ApiState>,
-    axum::extract::Path((namespace, name)): axum::extract::Path<(String, String)>,
-) -> Response {
-    let Some(app) = super::api::find(&s, &namespace, &name) else {
-        let body = format!(
-            "<!doctype html><title>Not found · skiff</title><p>No Application {}/{}. <a href=\"/\">All applications</a></p>",
-            escape(&namespace),
-            escape(&name)
-        );
-        return (axum::http::StatusCode::NOT_FOUND, Html(body)).into_response();
-    };
-    // Recent Events; a page without them beats no page.
-    let events = super::api::app_events(&s.client, &namespace, &name)
-        .await
-        .unwrap_or_default();
-    let html = render_app(&app, &events);
-    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
-}
-
-fn escape(text: &str) -> String {
-    askama::filters::escape(text, askama::filters::Html)
-        .map(|e| e.to_string())
-        .unwrap_or_default()
+    pub filter: Filter,
+    /// `apps`: only the counts and the table, for the live refresh.
+    pub fragment: Option<String>,
 }
 
 fn options(all: &[&str], chosen: Option<&str>) -> Vec<(String, bool)> {
@@ -406,39 +251,45 @@ fn options(all: &[&str], chosen: Option<&str>) -> Vec<(String, bool)> {
         .collect()
 }
 
-fn counts(v: &serde_json::Value) -> Vec<(String, u64)> {
-    v.as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+/// The query string of a filter (for the live refresh of the same view).
+fn filter_query(f: &Filter) -> String {
+    let pairs = [
+        ("q", &f.q),
+        ("namespace", &f.namespace),
+        ("project", &f.project),
+        ("sync", &f.sync),
+        ("health", &f.health),
+    ];
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .map(|(k, v)| format!("{k}={}&", urlencode(v)))
         .collect()
 }
 
-/// The Applications page (or only its rows), as HTML.
+/// The Applications page (or its live part): `subject` gives a commit's
+/// subject line (repository, commit).
 pub fn render_list(
-    apps: &[std::sync::Arc<crate::application::Application>],
-    q: &PageQueryRef,
+    apps: &[std::sync::Arc<Application>],
+    q: &PageQuery,
+    chrome: Chrome,
+    subject: &dyn Fn(&str, &str) -> String,
 ) -> String {
-    // The counts cover every app; the rows only those the filter keeps.
-    let listed = listing(apps, &Filter::default());
-    let mut items: Vec<Row> = apps
-        .iter()
-        .map(|a| AppSummary::of(a))
-        .filter(|s| q.filter.matches(s))
-        .map(Row::of)
-        .collect();
-    items.sort_by(|a, b| (&a.app.namespace, &a.app.name).cmp(&(&b.app.namespace, &b.app.name)));
-    let shown = items.len();
-    let rows = Rows { rows: items }.render().unwrap_or_default();
-    if q.rows_only {
-        return rows;
+    let listed = listing(apps, &q.filter, subject);
+    let part = AppsPart {
+        sync_counts: listed.counts.sync.into_iter().collect(),
+        health_counts: listed.counts.health.into_iter().collect(),
+        shown: listed.items.len(),
+        total: apps.len(),
+        rows: listed.items.into_iter().map(Row::of).collect(),
+    };
+    let apps_html = rendered(part);
+    if q.fragment.as_deref() == Some("apps") {
+        return apps_html;
     }
-    let f = q.filter;
-    ListPage {
-        style: STYLE,
-        live: LIVE,
-        sync_counts: counts(&listed["counts"]["sync"]),
-        health_counts: counts(&listed["counts"]["health"]),
+    let f = &q.filter;
+    rendered(ListPage {
+        chrome,
         sync_options: options(&["Synced", "OutOfSync", "Unknown"], f.sync.as_deref()),
         health_options: options(
             &[
@@ -454,34 +305,767 @@ pub fn render_list(
         filter_q: f.q.clone().unwrap_or_default(),
         filter_namespace: f.namespace.clone().unwrap_or_default(),
         filter_project: f.project.clone().unwrap_or_default(),
-        shown,
-        total: apps.len(),
-        rows,
-    }
-    .render()
-    .unwrap_or_default()
+        live_url: format!("/?{}fragment=apps", filter_query(f)),
+        apps: apps_html,
+    })
 }
 
-/// What `render_list` is asked for.
-pub struct PageQueryRef<'a> {
-    pub filter: &'a Filter,
-    pub rows_only: bool,
-}
-
-async fn list_page(State(s): State<ApiState>, Query(q): Query<PageQuery>) -> Response {
-    let apps = (s.apps)();
-    let asked = PageQueryRef {
-        filter: &q.filter,
-        rows_only: q.fragment.as_deref() == Some("rows"),
+async fn list_page(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let caller = match page_reader(&s, &headers, "/").await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let html = render_list(&apps, &asked);
-    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+    let apps = match api::visible(&s, &caller).await {
+        Ok(apps) => apps,
+        Err(d) => return refused(d, "/", "/"),
+    };
+    let page = render_list(&apps, &q, Chrome::of(Some(&caller), "/"), &|r, c| {
+        s.subject(r, c)
+    });
+    html(StatusCode::OK, page)
+}
+
+// ---- An application's page ----
+
+/// One line of the resources table: an app's object (depth 0) or a live child.
+struct ResourceRow {
+    kind: String,
+    namespace: String,
+    name: String,
+    sync: String,
+    health: String,
+    message: String,
+    depth: usize,
+    /// The object's page (the app's own objects).
+    link: String,
+}
+
+/// The resources grouped by kind, each followed by its children.
+fn resource_groups(base: &str, nodes: &[Node]) -> Vec<(String, Vec<ResourceRow>)> {
+    fn flatten(base: &str, node: &Node, depth: usize, rows: &mut Vec<ResourceRow>) {
+        let sync = match node.requires_pruning {
+            true => "requiresPruning".to_string(),
+            false => node.sync.clone(),
+        };
+        rows.push(ResourceRow {
+            kind: node.kind.clone(),
+            namespace: node.namespace.clone(),
+            name: node.name.clone(),
+            sync,
+            health: node.health.clone(),
+            message: node.message.clone(),
+            depth,
+            link: format!(
+                "{base}/resource?group={}&kind={}&resourceNamespace={}&resourceName={}",
+                urlencode(&node.group),
+                urlencode(&node.kind),
+                urlencode(&node.namespace),
+                urlencode(&node.name)
+            ),
+        });
+        for child in &node.children {
+            flatten(base, child, depth + 1, rows);
+        }
+    }
+    let mut groups: BTreeMap<String, Vec<ResourceRow>> = BTreeMap::new();
+    for node in nodes {
+        flatten(base, node, 0, groups.entry(node.kind.clone()).or_default());
+    }
+    groups.into_iter().collect()
+}
+
+struct HistoryRow {
+    id: i64,
+    deployed_at: String,
+    revision: String,
+    source: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_live.html", config = "src/web/askama.toml")]
+struct AppLive {
+    base: String,
+    sync: String,
+    revision: String,
+    subject: String,
+    health: String,
+    health_message: String,
+    repo: String,
+    path: String,
+    target: String,
+    destination: String,
+    project: String,
+    policy: String,
+    operation: String,
+    /// (type, message, since)
+    conditions: Vec<(String, String, String)>,
+    groups: Vec<(String, Vec<ResourceRow>)>,
+    tree_problem: String,
+    results: Vec<crate::application::ResourceResult>,
+    history: Vec<HistoryRow>,
+    can_roll_back: bool,
+    events: Vec<(String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "app.html", config = "src/web/askama.toml")]
+struct AppPage {
+    chrome: Chrome,
+    namespace: String,
+    name: String,
+    base: String,
+    notice: String,
+    live: String,
+}
+
+/// Events as (type, reason, note, time), newest first.
+pub type EventLines = [(String, String, String, String)];
+
+fn app_base(namespace: &str, name: &str) -> String {
+    format!("/apps/{}/{}", urlencode(namespace), urlencode(name))
+}
+
+fn automated(app: &Application) -> bool {
+    app.spec
+        .sync_policy
+        .as_ref()
+        .is_some_and(|p| p.automated.is_some())
+}
+
+/// What the app's page shows and refreshes: conditions first, the summary,
+/// resources by kind with their children, the last operation's results,
+/// history and recent Events.
+pub fn render_app_live(
+    app: &Application,
+    tree: &[Node],
+    tree_problem: Option<&str>,
+    events: &EventLines,
+    subject: &str,
+) -> String {
+    let summary = AppSummary::of(app);
+    let status = app.status.clone().unwrap_or_default();
+    let spec = &app.spec;
+    let base = app_base(&summary.namespace, &summary.name);
+    let op = status.operation_state.clone();
+    let policy = match spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()) {
+        None => "manual".to_string(),
+        Some(a) => format!(
+            "automated{}{}",
+            if a.prune { ", prune" } else { "" },
+            if a.self_heal { ", self-heal" } else { "" }
+        ),
+    };
+    let d = &spec.destination;
+    let server = d
+        .server
+        .clone()
+        .or(d.name.clone())
+        .unwrap_or_else(|| crate::application::LOCAL_SERVER.into());
+    rendered(AppLive {
+        groups: resource_groups(&base, tree),
+        base,
+        sync: summary.sync,
+        revision: summary.revision.chars().take(7).collect(),
+        subject: subject.to_string(),
+        health: summary.health,
+        health_message: status.health.message.clone(),
+        repo: summary.repo,
+        path: summary.path,
+        target: summary.target,
+        destination: format!("{server} / {}", d.namespace.clone().unwrap_or_default()),
+        project: summary.project,
+        policy,
+        operation: op
+            .as_ref()
+            .map(|o| format!("{}: {} (started {})", o.phase, o.message, o.started_at))
+            .unwrap_or_default(),
+        conditions: status
+            .conditions
+            .iter()
+            .map(|c| {
+                let since = c.last_transition_time.clone().unwrap_or_default();
+                (c.type_.clone(), c.message.clone(), since)
+            })
+            .collect(),
+        tree_problem: tree_problem.unwrap_or_default().to_string(),
+        results: op
+            .and_then(|o| o.sync_result)
+            .map(|r| r.resources)
+            .unwrap_or_default(),
+        history: status
+            .history
+            .iter()
+            .rev()
+            .map(|h| HistoryRow {
+                id: h.id,
+                deployed_at: h.deployed_at.clone(),
+                revision: h.revision.chars().take(7).collect(),
+                source: format!(
+                    "{} {} @ {}",
+                    h.source.repo_url, h.source.path, h.source.target_revision
+                ),
+            })
+            .collect(),
+        can_roll_back: !automated(app),
+        events: events.to_vec(),
+    })
+}
+
+/// What a person asked for, said back on the app's page after an action.
+fn notice(asked: Option<&str>) -> String {
+    let what = match asked {
+        Some("sync") => "a sync",
+        Some("sync-prune") => "a sync with prune",
+        Some("refresh") => "a refresh",
+        Some("hard-refresh") => "a hard refresh",
+        Some("rollback") => "a rollback",
+        _ => return String::new(),
+    };
+    format!(
+        "You asked for {what}; the controller takes it up within seconds and this page follows it."
+    )
+}
+
+#[derive(Deserialize)]
+struct AppQuery {
+    fragment: Option<String>,
+    asked: Option<String>,
+}
+
+async fn app_page(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    Query(q): Query<AppQuery>,
+) -> Response {
+    let base = app_base(&namespace, &name);
+    let caller = match page_reader(&s, &headers, &base).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let app = match api::readable(&s, &caller, &namespace, &name).await {
+        Ok(app) => app,
+        Err((status, text)) => return message(status, text, Chrome::of(Some(&caller), &base), "/"),
+    };
+    // A page without Events or children beats no page.
+    let (tree, problem) = resources::tree(&s.client, &app).await;
+    let events = api::app_events(&s.client, &namespace, &name)
+        .await
+        .unwrap_or_default();
+    let subject = s.subject(&app.spec.source.repo_url, &AppSummary::of(&app).revision);
+    let live = render_app_live(&app, &tree, problem.as_deref(), &events, &subject);
+    if q.fragment.as_deref() == Some("live") {
+        return html(StatusCode::OK, live);
+    }
+    let page = AppPage {
+        chrome: Chrome::of(Some(&caller), &base),
+        namespace,
+        name,
+        base,
+        notice: notice(q.asked.as_deref()),
+        live,
+    };
+    html(StatusCode::OK, rendered(page))
+}
+
+// ---- Diffs ----
+
+/// A unified diff's lines with the class that colours each.
+fn diff_lines(diff: &str) -> Vec<(&'static str, String)> {
+    diff.lines()
+        .map(|l| {
+            let class = if l.starts_with("+++") || l.starts_with("---") {
+                "dim"
+            } else if l.starts_with('+') {
+                "add"
+            } else if l.starts_with('-') {
+                "del"
+            } else if l.starts_with("@@") {
+                "hunk"
+            } else {
+                ""
+            };
+            (class, l.to_string())
+        })
+        .collect()
+}
+
+struct ChangeView {
+    title: String,
+    state: String,
+    changed_by: String,
+    lines: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "diff.html", config = "src/web/askama.toml")]
+struct DiffPage {
+    chrome: Chrome,
+    title: &'static str,
+    namespace: String,
+    name: String,
+    base: String,
+    revision: String,
+    unchanged: usize,
+    note: String,
+    changes: Vec<ChangeView>,
+}
+
+fn change_view(c: &Change) -> ChangeView {
+    ChangeView {
+        title: c.title(),
+        state: c.state.to_string(),
+        changed_by: c.changed_by.join(", "),
+        lines: diff_lines(&c.diff()),
+    }
+}
+
+/// What a sync would change, as a page (`dry_run`: asked as a dry run, with
+/// or without `prune`).
+pub fn render_diff(
+    chrome: Chrome,
+    namespace: &str,
+    name: &str,
+    found: &Preview,
+    dry_run: Option<bool>,
+) -> String {
+    let note = match dry_run {
+        Some(false) if found.changes.iter().any(|c| c.state == "requiresPruning") => {
+            "Without prune, the objects that left git would stay."
+        }
+        _ => "",
+    };
+    rendered(DiffPage {
+        chrome,
+        title: if dry_run.is_some() {
+            "Dry run: what a sync would change"
+        } else {
+            "What a sync would change"
+        },
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        base: app_base(namespace, name),
+        revision: found.revision.chars().take(7).collect(),
+        unchanged: found.unchanged,
+        note: note.to_string(),
+        changes: found.changes.iter().map(change_view).collect(),
+    })
+}
+
+async fn diff_page(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    let base = app_base(&namespace, &name);
+    let path = format!("{base}/diff");
+    let caller = match page_reader(&s, &headers, &path).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let chrome = Chrome::of(Some(&caller), &path);
+    let app = match api::readable(&s, &caller, &namespace, &name).await {
+        Ok(app) => app,
+        Err((status, text)) => return message(status, text, chrome, "/"),
+    };
+    match crate::controller::preview::preview(
+        &s.client,
+        &app,
+        None,
+        &s.cache_dir,
+        &s.skiff_namespace,
+    )
+    .await
+    {
+        Ok(found) => html(
+            StatusCode::OK,
+            render_diff(chrome, &namespace, &name, &found, None),
+        ),
+        Err(e) => message(422, e, chrome, &base),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resource.html", config = "src/web/askama.toml")]
+struct ResourcePage {
+    chrome: Chrome,
+    namespace: String,
+    name: String,
+    base: String,
+    kind: String,
+    object: String,
+    state: String,
+    revision: String,
+    changed_by: String,
+    lines: Vec<(&'static str, String)>,
+    live: String,
+}
+
+async fn resource_page(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name)): Path<(String, String)>,
+    Query(q): Query<ObjectQuery>,
+) -> Response {
+    let base = app_base(&namespace, &name);
+    let path = format!(
+        "{base}/resource?group={}&kind={}&resourceNamespace={}&resourceName={}",
+        urlencode(&q.group),
+        urlencode(&q.kind),
+        urlencode(&q.namespace),
+        urlencode(&q.name)
+    );
+    let caller = match page_reader(&s, &headers, &path).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let chrome = Chrome::of(Some(&caller), &path);
+    let app = match api::readable(&s, &caller, &namespace, &name).await {
+        Ok(app) => app,
+        Err((status, text)) => return message(status, text, chrome, "/"),
+    };
+    if !api::manages(&app, &q) {
+        let text = format!("{namespace}/{name} manages no {} {}", q.kind, q.name);
+        return message(404, text, chrome, &base);
+    }
+    let d = match resources::detail(&s.client, &app, &q.key(), &s.cache_dir, &s.skiff_namespace)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return message(422, e, chrome, &base),
+    };
+    let object = match q.namespace.as_str() {
+        "" => q.name.clone(),
+        ns => format!("{ns}/{}", q.name),
+    };
+    let page = ResourcePage {
+        chrome,
+        namespace,
+        name,
+        base,
+        kind: q.kind.clone(),
+        object,
+        state: d.state,
+        revision: d.revision.chars().take(7).collect(),
+        changed_by: d.changed_by.join(", "),
+        lines: diff_lines(&d.diff),
+        live: d.live,
+    };
+    html(StatusCode::OK, rendered(page))
+}
+
+// ---- Actions ----
+
+#[derive(Template)]
+#[template(path = "confirm.html", config = "src/web/askama.toml")]
+struct ConfirmPage {
+    chrome: Chrome,
+    namespace: String,
+    name: String,
+    base: String,
+    verb: &'static str,
+    question: String,
+    explanation: String,
+    action: String,
+    /// (field, label)
+    options: Vec<(&'static str, &'static str)>,
+    /// (field, value)
+    hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Deserialize)]
+struct ConfirmQuery {
+    id: Option<String>,
+}
+
+/// The confirmation page of an action: nothing changes until its form is sent.
+async fn confirm_page(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name, action)): Path<(String, String, String)>,
+    Query(q): Query<ConfirmQuery>,
+) -> Response {
+    let base = app_base(&namespace, &name);
+    let mut path = format!("{base}/{}", urlencode(&action));
+    if let Some(id) = &q.id {
+        path.push_str(&format!("?id={}", urlencode(id)));
+    }
+    // Actions need a login even where reading does not.
+    let caller = match s.auth.caller(&headers).await {
+        Ok(c) if c.via == auth::Via::Nothing => return login_redirect(&path, false),
+        Ok(c) => c,
+        Err(d) => return refused(d, &path, &base),
+    };
+    let chrome = Chrome::of(Some(&caller), &path);
+    let app = match api::readable(&s, &caller, &namespace, &name).await {
+        Ok(app) => app,
+        Err((status, text)) => return message(status, text, chrome, "/"),
+    };
+    let target = format!(
+        "{} @ {}",
+        app.spec.source.path, app.spec.source.target_revision
+    );
+    let who = format!("{namespace}/{name}");
+    let (verb, question, explanation, options, hidden) = match action.as_str() {
+        "sync" => (
+            "Sync",
+            format!("Sync {who}?"),
+            format!("Applies what git holds at {target} to the cluster. Prune also deletes the app's objects that left git; a dry run only shows what would change."),
+            vec![("prune", "Prune: delete what left git"), ("dry_run", "Dry run: only show what would change")],
+            vec![],
+        ),
+        "refresh" => (
+            "Refresh",
+            format!("Refresh {who}?"),
+            format!("Asks git for {target} now and compares it with the cluster; nothing is applied."),
+            vec![("hard", "Hard refresh (skiff keeps no rendered manifests, so it is the same)")],
+            vec![],
+        ),
+        "rollback" => {
+            let Some(entry) = q
+                .id
+                .as_deref()
+                .and_then(|id| id.parse::<i64>().ok())
+                .and_then(|id| app.status.iter().flat_map(|s| &s.history).find(|h| h.id == id))
+            else {
+                let text = format!("{who} has no history entry {}", q.id.unwrap_or_default());
+                return message(404, text, chrome, &base);
+            };
+            (
+                "Roll back",
+                format!("Roll {who} back to history entry {}?", entry.id),
+                format!(
+                    "Syncs {} {} at {} again (deployed {}). Automated sync must be off, or it would undo this.",
+                    entry.source.repo_url,
+                    entry.source.path,
+                    entry.revision.chars().take(7).collect::<String>(),
+                    entry.deployed_at
+                ),
+                vec![],
+                vec![("id", entry.id.to_string())],
+            )
+        }
+        _ => return message(404, format!("no action {action:?}: sync, refresh or rollback"), chrome, &base),
+    };
+    let page = ConfirmPage {
+        chrome,
+        namespace,
+        name,
+        action: format!("{base}/{action}"),
+        base,
+        verb,
+        question,
+        explanation,
+        options,
+        hidden,
+    };
+    html(StatusCode::OK, rendered(page))
+}
+
+/// An action's form: checkboxes send "on" when ticked.
+#[derive(Deserialize, Default)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    prune: Option<String>,
+    dry_run: Option<String>,
+    hard: Option<String>,
+    id: Option<String>,
+}
+
+/// Whether a form came from skiff's own pages: a browser names the page's
+/// origin, which must be this host (defence beside the CSRF token, and the
+/// only one the login form has).
+fn same_origin(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority == host)
+}
+
+async fn act(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Path((namespace, name, action)): Path<(String, String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let base = app_base(&namespace, &name);
+    let path = format!("{base}/{}", urlencode(&action));
+    if !same_origin(&headers) {
+        return message(
+            403,
+            "a form from another site".into(),
+            Chrome::of(None, &path),
+            &base,
+        );
+    }
+    let caller = match s.auth.actor(&headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(d) => return message(d.status(), d.to_string(), Chrome::of(None, &path), &base),
+    };
+    let ticked = |v: &Option<String>| v.as_deref() == Some("on");
+    let (request, dry_run, asked) = match action.as_str() {
+        "sync" => {
+            let prune = ticked(&form.prune);
+            let asked = if prune { "sync-prune" } else { "sync" };
+            (
+                Request::Sync {
+                    prune,
+                    revision: None,
+                },
+                ticked(&form.dry_run),
+                asked,
+            )
+        }
+        "refresh" => {
+            let hard = ticked(&form.hard);
+            let asked = if hard { "hard-refresh" } else { "refresh" };
+            (Request::Refresh { hard }, false, asked)
+        }
+        "rollback" => match form.id.as_deref().and_then(|id| id.trim().parse().ok()) {
+            Some(id) => (Request::Rollback { id }, false, "rollback"),
+            None => {
+                let text = "a rollback needs the id of a history entry".to_string();
+                return message(400, text, Chrome::of(Some(&caller), &path), &base);
+            }
+        },
+        _ => {
+            let text = format!("no action {action:?}: sync, refresh or rollback");
+            return message(404, text, Chrome::of(Some(&caller), &path), &base);
+        }
+    };
+    let chrome = Chrome::of(Some(&caller), &path);
+    match actions::act(&s, &caller, &namespace, &name, &request, dry_run).await {
+        Ok(Outcome::Asked(_)) => Redirect::to(&format!("{base}?asked={asked}")).into_response(),
+        Ok(Outcome::Looked(found)) => {
+            let prune = matches!(request, Request::Sync { prune: true, .. });
+            html(
+                StatusCode::OK,
+                render_diff(chrome, &namespace, &name, &found, Some(prune)),
+            )
+        }
+        Err(f @ Failure::NotFound(_)) => message(404, f.to_string(), chrome, "/"),
+        Err(f) => message(f.status(), f.to_string(), chrome, &base),
+    }
+}
+
+// ---- Login ----
+
+#[derive(Template)]
+#[template(path = "login.html", config = "src/web/askama.toml")]
+struct LoginPage {
+    chrome: Chrome,
+    problem: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+/// Where to go after logging in: a path of skiff's own, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/".into(),
+    }
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    let problem = match q.expired {
+        Some(_) => Denied::SessionExpired.to_string(),
+        None => String::new(),
+    };
+    let page = LoginPage {
+        chrome: Chrome::of(None, "/login"),
+        problem,
+        next: safe_next(q.next.as_deref()),
+    };
+    html(StatusCode::OK, rendered(page))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    token: String,
+    next: Option<String>,
+}
+
+async fn log_in(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    if !same_origin(&headers) {
+        return message(
+            403,
+            "a login form from another site".into(),
+            Chrome::of(None, "/login"),
+            "/",
+        );
+    }
+    match s.auth.log_in(&form.token).await {
+        Ok((id, _, _)) => {
+            let cookie = s.auth.session_cookie(&id, auth::over_https(&headers));
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+        }
+        Err(d) => {
+            let page = LoginPage {
+                chrome: Chrome::of(None, "/login"),
+                problem: d.to_string(),
+                next,
+            };
+            let status = StatusCode::from_u16(d.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            html(status, rendered(page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn log_out(
+    State(s): State<UiState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    // Only the session's own page may end it.
+    if s.auth.actor(&headers, Some(&form.csrf)).await.is_ok() {
+        s.auth.log_out(&headers);
+    }
+    (
+        [(header::SET_COOKIE, auth::Auth::cleared_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::application::Application;
     use serde_json::json;
     use std::sync::Arc;
 
@@ -497,19 +1081,53 @@ mod tests {
         )
     }
 
+    fn node(kind: &str, name: &str, sync: &str, children: Vec<Node>) -> Node {
+        Node {
+            group: if kind == "Deployment" || kind == "ReplicaSet" {
+                "apps"
+            } else {
+                ""
+            }
+            .into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            namespace: "web".into(),
+            name: name.into(),
+            sync: sync.into(),
+            requires_pruning: false,
+            health: "Healthy".into(),
+            message: String::new(),
+            children,
+        }
+    }
+
     #[test]
-    fn the_detail_page_puts_errors_first_and_badges_statuses() {
+    fn the_app_page_puts_errors_first_and_shows_children_under_their_owner() {
         let mut a = (*app("web", "https://git.example.com/x", "OutOfSync", "Degraded")).clone();
         let status = a.status.as_mut().unwrap();
         status.conditions = vec![serde_json::from_value(json!({"type": "ComparisonError", "message": "Failed to render <app>", "lastTransitionTime": "2026-11-23T10:00:00Z"})).unwrap()];
-        status.resources = vec![serde_json::from_value(json!({"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "web", "name": "a", "status": "OutOfSync", "health": {"status": "Healthy"}})).unwrap()];
+        status.history = vec![serde_json::from_value(json!({"id": 4, "revision": "fedcba9876543210", "deployedAt": "2026-11-23T09:00:00Z", "source": {"repoURL": "https://git.example.com/x", "path": "app"}})).unwrap()];
+        let tree = [
+            node("ConfigMap", "a", "OutOfSync", vec![]),
+            node(
+                "Deployment",
+                "web",
+                "Synced",
+                vec![node(
+                    "ReplicaSet",
+                    "web-7d9",
+                    "",
+                    vec![node("Pod", "web-7d9-x1", "", vec![])],
+                )],
+            ),
+        ];
         let events = [(
             "Warning".to_string(),
             "OperationFailed".to_string(),
             "sync to abc failed".to_string(),
             "2026-11-23T10:00:02Z".to_string(),
         )];
-        let page = render_app(&a, &events);
+        let page = render_app_live(&a, &tree, None, &events, "Add the <web> app");
         let conditions = page
             .find("<h2 id=\"conditions\">")
             .expect("conditions shown");
@@ -517,20 +1135,56 @@ mod tests {
             conditions < page.find("<h2 id=\"summary\">").unwrap(),
             "errors come first"
         );
+        assert!(page.contains("Failed to render &#60;app&#62;"), "{page}");
         assert!(
-            page.contains("Failed to render &#60;app&#62;")
-                || page.contains("Failed to render &lt;app&gt;"),
+            page.contains("Add the &#60;web&#62; app"),
+            "the commit subject, escaped: {page}"
+        );
+        assert!(
+            page.contains(
+                r#"<th scope="rowgroup" colspan="5">ConfigMap <span class="dim">(1)</span></th>"#
+            ),
             "{page}"
         );
-        assert!(page.contains(r#"<td>ConfigMap</td><td>web</td><td>a</td><td><span class="badge OutOfSync">OutOfSync</span></td><td><span class="badge Healthy">Healthy</span></td>"#), "{page}");
+        assert!(
+            page.contains(
+                r#"<th scope="rowgroup" colspan="5">Deployment <span class="dim">(3)</span></th>"#
+            ),
+            "{page}"
+        );
+        assert!(page.contains(r#"<a href="/apps/apps/web/resource?group=&#38;kind=ConfigMap&#38;resourceNamespace=web&#38;resourceName=a">a</a>"#), "{page}");
+        let rs = page
+            .find("web-7d9</td>")
+            .expect("the ReplicaSet under its Deployment");
+        assert!(page.find(">web</a>").unwrap() < rs);
+        assert!(
+            page.contains(r#"<tr class="child depth2">"#),
+            "the Pod two levels down: {page}"
+        );
+        assert!(page.contains(r#"<span class="badge OutOfSync">OutOfSync</span>"#));
         assert!(
             page.contains("<td>OperationFailed</td><td>sync to abc failed</td>"),
             "{page}"
         );
         assert!(
-            page.contains("<h2 id=\"t3\">History</h2>\n<p class=\"dim\">None.</p>"),
+            page.contains(r#"<a href="/apps/apps/web/rollback?id=4">Roll back to 4</a>"#),
             "{page}"
         );
+        // With automated sync on, a rollback is not offered.
+        a.spec.sync_policy = Some(serde_json::from_value(json!({"automated": {}})).unwrap());
+        let page = render_app_live(&a, &tree, None, &[], "");
+        assert!(!page.contains("Roll back to"), "{page}");
+        assert!(page.contains("automated sync is on"));
+    }
+
+    fn list(apps: &[Arc<Application>], filter: Filter, fragment: Option<&str>) -> String {
+        let q = PageQuery {
+            filter,
+            fragment: fragment.map(String::from),
+        };
+        render_list(apps, &q, Chrome::of(None, "/"), &|_, commit| {
+            format!("Subject of {}", &commit[..4])
+        })
     }
 
     #[test]
@@ -544,45 +1198,34 @@ mod tests {
             ),
             app("db", "https://git.example.com/db", "OutOfSync", "Degraded"),
         ];
-        let all = Filter::default();
-        let page = render_list(
-            &apps,
-            &PageQueryRef {
-                filter: &all,
-                rows_only: false,
-            },
-        );
+        let page = list(&apps, Filter::default(), None);
         assert!(page.starts_with("<!doctype html>"), "{page}");
         assert!(
             page.contains("<caption>2 of 2 applications</caption>"),
             "{page}"
         );
-        assert!(
-            page.contains("&#60;b&#62;team&#60;/b&#62;")
-                || page.contains("&lt;b&gt;team&lt;/b&gt;"),
-            "{page}"
-        );
+        assert!(page.contains("&#60;b&#62;team&#60;/b&#62;"), "{page}");
         assert!(!page.contains("<b>team"), "repository URLs are escaped");
         assert!(page.contains(r#"<span class="badge OutOfSync">OutOfSync</span>"#));
-        assert!(page.contains("<code>0123456</code>"));
+        assert!(
+            page.contains("<code>0123456</code> Subject of 0123"),
+            "{page}"
+        );
         assert!(page.contains("Succeeded 2026-11-23T10:00:01Z"));
-        // db sorts first.
         assert!(page.find(">db</a></th>").unwrap() < page.find(">web</a></th>").unwrap());
         assert!(
             page.contains(r#"<a href="/apps/apps/db">"#),
             "names link to their page"
         );
+        assert!(
+            page.contains(r#"<a href="/login?next=/">Log in</a>"#),
+            "{page}"
+        );
         let out_of_sync = Filter {
             sync: Some("OutOfSync".into()),
             ..Filter::default()
         };
-        let page = render_list(
-            &apps,
-            &PageQueryRef {
-                filter: &out_of_sync,
-                rows_only: false,
-            },
-        );
+        let page = list(&apps, out_of_sync, None);
         assert!(
             page.contains("<caption>1 of 2 applications</caption>"),
             "{page}"
@@ -591,17 +1234,65 @@ mod tests {
             page.contains(r#"<option value="OutOfSync" selected>"#),
             "the filter stays chosen"
         );
-        let rows = render_list(
-            &apps,
-            &PageQueryRef {
-                filter: &out_of_sync,
-                rows_only: true,
-            },
-        );
         assert!(
-            rows.starts_with("<tr>") && !rows.contains("<html"),
-            "{rows}"
+            page.contains(r#"data-live="/?sync=OutOfSync&#38;fragment=apps""#),
+            "{page}"
         );
-        assert_eq!(rows.matches("<tr>").count(), 1);
+        let out_of_sync = Filter {
+            sync: Some("OutOfSync".into()),
+            ..Filter::default()
+        };
+        let part = list(&apps, out_of_sync, Some("apps"));
+        assert!(
+            part.starts_with("<section") && !part.contains("<html"),
+            "{part}"
+        );
+        assert_eq!(
+            part.matches("<tr>").count(),
+            2,
+            "the header and one app: {part}"
+        );
+    }
+
+    #[test]
+    fn diffs_are_coloured_by_line_and_next_stays_on_skiff() {
+        let lines = diff_lines("--- live/x\n+++ wanted/x\n@@ -1 +1 @@\n-  k: v\n+  k: w\n   same");
+        let classes: Vec<&str> = lines.iter().map(|l| l.0).collect();
+        assert_eq!(classes, ["dim", "dim", "hunk", "del", "add", ""]);
+        assert_eq!(safe_next(Some("/apps/a/b")), "/apps/a/b");
+        for evil in [
+            "//evil.example.com",
+            "https://evil.example.com",
+            "/\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil}");
+        }
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_told_apart() {
+        let mut h = HeaderMap::new();
+        assert!(
+            same_origin(&h),
+            "no Origin: not a browser's cross-site form"
+        );
+        h.insert(
+            header::HOST,
+            HeaderValue::from_static("skiff.example.com:8080"),
+        );
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://skiff.example.com:8080"),
+        );
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example.com"),
+        );
+        assert!(!same_origin(&h));
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h));
     }
 }

@@ -306,39 +306,11 @@ pub fn follows(repo_url: &str, target_revision: &str, push: &Push) -> bool {
 /// What the webhook handler needs.
 #[derive(Clone)]
 pub struct Webhooks {
-    pub secret: SecretLookup,
+    pub secret: super::SecretLookup,
     pub allow_unsigned: bool,
     pub max_body: usize,
     pub queue: mpsc::Sender<Push>,
     pub metrics: Arc<Metrics>,
-}
-
-/// A provider's secret, by its key (see `Provider::secret_key`).
-pub type SecretLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-/// Keeps the webhook Secret in memory (a watch of that one Secret), so a
-/// request never waits on the API server for it.
-pub fn watch_secret(client: kube::Client, namespace: &str, name: &str) -> SecretLookup {
-    use futures::StreamExt;
-    use k8s_openapi::api::core::v1::Secret;
-    use kube::runtime::{reflector, watcher, WatchStreamExt};
-    let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
-    let (reader, writer) = reflector::store();
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let what = format!("{namespace}/{name}");
-    let stream = reflector(writer, watcher(api, config)).default_backoff();
-    tokio::spawn(stream.for_each(move |event| {
-        if let Err(e) = event {
-            tracing::warn!(error = %e, secret = %what, "cannot watch the webhook Secret");
-        }
-        futures::future::ready(())
-    }));
-    Arc::new(move |key: &str| {
-        let secrets = reader.state();
-        let value = secrets.first()?.data.as_ref()?.get(key)?;
-        // `echo secret | base64` leaves a newline no forge sends.
-        Some(String::from_utf8_lossy(&value.0).trim().to_string())
-    })
 }
 
 /// How many times the size limit is read (and dropped) of a body too large.

@@ -174,9 +174,20 @@ pub fn start_stoppable_controller(
     skiff_namespace: &str,
     requeue_seconds: u64,
 ) -> (String, tempfile::TempDir, tokio::task::JoinHandle<()>) {
+    start_controller_with(client, skiff_namespace, requeue_seconds, |_| {})
+}
+
+/// Starts the controller with its arguments changed by `change`. Reading the
+/// UI is open unless `change` closes it (the auth tests do).
+pub fn start_controller_with(
+    client: &Client,
+    skiff_namespace: &str,
+    requeue_seconds: u64,
+    change: impl FnOnce(&mut skiff::cli::ControllerArgs),
+) -> (String, tempfile::TempDir, tokio::task::JoinHandle<()>) {
     let cache = tempfile::tempdir().unwrap();
     let listen = free_addr();
-    let args = skiff::cli::ControllerArgs {
+    let mut args = skiff::cli::ControllerArgs {
         watch_namespace: None,
         namespace: Some(skiff_namespace.to_string()),
         listen: listen.clone(),
@@ -185,7 +196,11 @@ pub fn start_stoppable_controller(
         webhook_secret: "skiff-webhook".into(),
         webhook_allow_unsigned: false,
         webhook_max_body_bytes: 1024 * 1024,
+        anonymous_read: true,
+        admin_secret: "skiff-admin".into(),
+        session_duration: Duration::from_secs(3600),
     };
+    change(&mut args);
     let client = client.clone();
     let running = tokio::spawn(async move {
         skiff::cli::run_controller(client, args)
