@@ -129,17 +129,26 @@ async fn apply(client: &kube::Client, object: Value) {
 /// A ServiceAccount in `namespace` allowed `verbs` on Applications there;
 /// returns a token for it from the TokenRequest API.
 async fn account(client: &kube::Client, namespace: &str, name: &str, verbs: &[&str]) -> String {
-    apply(client, json!({"apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": {"name": name, "namespace": namespace}}))
+    apply(
+        client,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": namespace}}),
+    )
     .await;
-    apply(client, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+    apply(
+        client,
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
         "metadata": {"name": name, "namespace": namespace},
-        "rules": [{"apiGroups": ["skiff.dev"], "resources": ["applications"], "verbs": verbs}]}))
+        "rules": [{"apiGroups": ["skiff.dev"], "resources": ["applications"], "verbs": verbs}]}),
+    )
     .await;
-    apply(client, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    apply(
+        client,
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}))
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}),
+    )
     .await;
     let request = TokenRequest {
         spec: Some(TokenRequestSpec {
@@ -189,7 +198,13 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
         .await
         .unwrap();
     let viewer = account(&c.client, "team", "viewer", &["get", "list", "watch"]).await;
-    let deployer = account(&c.client, "team", "deployer", &["get", "list", "watch", "patch"]).await;
+    let deployer = account(
+        &c.client,
+        "team",
+        "deployer",
+        &["get", "list", "watch", "patch"],
+    )
+    .await;
     let up = Upstream::new();
     up.commit(
         &[(
@@ -226,7 +241,10 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
     // Reading needs a login here; a token the cluster rejects is refused.
     let anonymous = http.get("/api/v1/apps", &[]).await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
-    assert_eq!(anonymous.header("www-authenticate"), "Bearer realm=\"skiff\"");
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        "Bearer realm=\"skiff\""
+    );
     let page = http.get("/apps/team/web", &[]).await;
     assert_eq!(page.status, 303, "a page sends people to log in");
     assert_eq!(page.header("location"), "/login?next=/apps/team/web");
@@ -258,22 +276,38 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
         let names: Vec<String> = list.json()["items"]
             .as_array()?
             .iter()
-            .map(|i| format!("{}/{}", i["namespace"].as_str().unwrap(), i["name"].as_str().unwrap()))
+            .map(|i| {
+                format!(
+                    "{}/{}",
+                    i["namespace"].as_str().unwrap(),
+                    i["name"].as_str().unwrap()
+                )
+            })
             .collect();
         (!names.is_empty()).then_some(names)
     })
     .await;
-    assert_eq!(seen, ["team/web"], "nothing from a namespace the viewer may not list");
+    assert_eq!(
+        seen,
+        ["team/web"],
+        "nothing from a namespace the viewer may not list"
+    );
     let hidden = http
         .get("/api/v1/apps/other/db", &[("authorization", &viewer_auth)])
         .await;
     assert_eq!(hidden.status, 403, "{}", hidden.body);
     let denied = http
-        .post_json("/api/v1/apps/team/web/sync", &[("authorization", &viewer_auth)], json!({}))
+        .post_json(
+            "/api/v1/apps/team/web/sync",
+            &[("authorization", &viewer_auth)],
+            json!({}),
+        )
         .await;
     assert_eq!(denied.status, 403, "{}", denied.body);
     assert!(
-        denied.body.contains("may not patch applications.skiff.dev team/web"),
+        denied
+            .body
+            .contains("may not patch applications.skiff.dev team/web"),
         "{}",
         denied.body
     );
@@ -284,7 +318,11 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
     assert_eq!(me.json()["user"], "system:serviceaccount:team:deployer");
     assert_eq!(me.json()["csrf"], csrf.as_str());
     let no_csrf = http
-        .post_json("/api/v1/apps/team/web/sync", &[("cookie", &cookie)], json!({}))
+        .post_json(
+            "/api/v1/apps/team/web/sync",
+            &[("cookie", &cookie)],
+            json!({}),
+        )
         .await;
     assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
     assert!(no_csrf.body.contains("CSRF"), "{}", no_csrf.body);
@@ -351,21 +389,41 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
         )
         .await;
     assert_eq!(late.status, 401, "{}", late.body);
-    assert!(late.body.contains("the session has expired"), "{}", late.body);
+    assert!(
+        late.body.contains("the session has expired"),
+        "{}",
+        late.body
+    );
     let page = http.get("/apps/team/web", &[("cookie", &cookie)]).await;
     assert_eq!(page.status, 303);
-    assert_eq!(page.header("location"), "/login?next=/apps/team/web&expired=1");
+    assert_eq!(
+        page.header("location"),
+        "/login?next=/apps/team/web&expired=1"
+    );
 
     // The admin token (from the Secret) logs in through the form and may do anything.
     let login = http
-        .post_form("/login", &[], &format!("token={ADMIN_TOKEN}&next=/apps/other/db"))
+        .post_form(
+            "/login",
+            &[],
+            &format!("token={ADMIN_TOKEN}&next=/apps/other/db"),
+        )
         .await;
     assert_eq!(login.status, 303, "{}", login.body);
     assert_eq!(login.header("location"), "/apps/other/db");
-    let cookie = login.header("set-cookie").split(';').next().unwrap().to_string();
-    let page = http.get("/apps/other/db/rollback?id=1", &[("cookie", &cookie)]).await;
+    let cookie = login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get("/apps/other/db/rollback?id=1", &[("cookie", &cookie)])
+        .await;
     assert_eq!(page.status, 404, "db has no history yet: {}", page.body);
-    let page = http.get("/apps/other/db/sync", &[("cookie", &cookie)]).await;
+    let page = http
+        .get("/apps/other/db/sync", &[("cookie", &cookie)])
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page
         .body
@@ -382,11 +440,17 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("Dry run: what a sync would change"), "{}", done.body);
+    assert!(
+        done.body.contains("Dry run: what a sync would change"),
+        "{}",
+        done.body
+    );
     assert!(done.body.contains("ConfigMap other-db/a"), "{}", done.body);
     let notes = event_notes(&c.client, "other", "SyncRequested").await;
     assert!(
-        notes.iter().any(|n| n.starts_with("admin looked at what a sync would change")),
+        notes
+            .iter()
+            .any(|n| n.starts_with("admin looked at what a sync would change")),
         "{notes:?}"
     );
 }

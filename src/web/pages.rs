@@ -344,8 +344,9 @@ struct ResourceRow {
     link: String,
 }
 
-/// The resources grouped by kind, each followed by its children.
-fn resource_groups(base: &str, nodes: &[Node]) -> Vec<(String, Vec<ResourceRow>)> {
+/// The resources grouped by kind — (kind, how many, rows) — each followed
+/// by its children.
+fn resource_groups(base: &str, nodes: &[Node]) -> Vec<(String, usize, Vec<ResourceRow>)> {
     fn flatten(base: &str, node: &Node, depth: usize, rows: &mut Vec<ResourceRow>) {
         let sync = match node.requires_pruning {
             true => "requiresPruning".to_string(),
@@ -371,11 +372,16 @@ fn resource_groups(base: &str, nodes: &[Node]) -> Vec<(String, Vec<ResourceRow>)
             flatten(base, child, depth + 1, rows);
         }
     }
-    let mut groups: BTreeMap<String, Vec<ResourceRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, (usize, Vec<ResourceRow>)> = BTreeMap::new();
     for node in nodes {
-        flatten(base, node, 0, groups.entry(node.kind.clone()).or_default());
+        let (count, rows) = groups.entry(node.kind.clone()).or_default();
+        *count += 1;
+        flatten(base, node, 0, rows);
     }
-    groups.into_iter().collect()
+    groups
+        .into_iter()
+        .map(|(kind, (count, rows))| (kind, count, rows))
+        .collect()
 }
 
 struct HistoryRow {
@@ -403,7 +409,7 @@ struct AppLive {
     operation: String,
     /// (type, message, since)
     conditions: Vec<(String, String, String)>,
-    groups: Vec<(String, Vec<ResourceRow>)>,
+    groups: Vec<(String, usize, Vec<ResourceRow>)>,
     tree_problem: String,
     results: Vec<crate::application::ResourceResult>,
     history: Vec<HistoryRow>,
@@ -1148,7 +1154,7 @@ mod tests {
         );
         assert!(
             page.contains(
-                r#"<th scope="rowgroup" colspan="5">Deployment <span class="dim">(3)</span></th>"#
+                r#"<th scope="rowgroup" colspan="5">Deployment <span class="dim">(1)</span></th>"#
             ),
             "{page}"
         );

@@ -518,6 +518,63 @@ impl TestApiServer {
         Ok(())
     }
 
+    /// Does what the deployment and ReplicaSet controllers would for a
+    /// Deployment: a ReplicaSet it owns and, owned by that, one running Pod
+    /// per replica (names `<deployment>-<hash>` and `<replicaset>-<n>`).
+    pub fn create_replicas(&self, ns: &str, deployment: &str) -> Result<(), String> {
+        let (d, _) = self.generation("apps/v1", "deployments", ns, deployment)?;
+        let replicas = d
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let owner = |api_version: &str, kind: &str, obj: &Value| {
+            json!([{"apiVersion": api_version, "kind": kind, "name": obj["metadata"]["name"],
+                "uid": obj["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+        };
+        let template = d["spec"]["template"].clone();
+        // The pod-template-hash is an FNV-1a hash of the template, as the real one is.
+        let hash = template.to_string().bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let hash = format!("{hash:x}");
+        let rs_name = format!("{deployment}-{hash}");
+        let opts = ops::WriteOpts::system("kube-controller-manager");
+        let create = |plural: &str, api_version: &str, obj: Value| -> Result<Value, String> {
+            let (group, version) = split_api_version(api_version);
+            let mut state = self.shared.state.lock().expect("state lock");
+            let rt = state
+                .find_type(group, version, plural)
+                .ok_or_else(|| format!("no resource {plural}"))?;
+            ops::create(&mut state, rt, Some(ns), obj, &opts)
+                .map(|w| w.object)
+                .map_err(|e| format!("{e:?}"))
+        };
+        let rs = create(
+            "replicasets",
+            "apps/v1",
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": rs_name, "namespace": ns, "labels": template["metadata"]["labels"],
+                "ownerReferences": owner("apps/v1", "Deployment", &d)},
+            "spec": {"replicas": replicas, "selector": d["spec"]["selector"], "template": template}}),
+        )?;
+        self.set_status("apps/v1", "replicasets", Some(ns), &rs_name, json!({"replicas": replicas,
+            "fullyLabeledReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+            "observedGeneration": 1}))?;
+        for n in 0..replicas {
+            let pod_name = format!("{rs_name}-{n}");
+            create(
+                "pods",
+                "v1",
+                json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod_name, "namespace": ns, "labels": template["metadata"]["labels"],
+                    "ownerReferences": owner("apps/v1", "ReplicaSet", &rs)},
+                "spec": template["spec"]}),
+            )?;
+            self.set_pod_state(ns, &pod_name, "Running", true, 0)?;
+        }
+        Ok(())
+    }
+
     /// Gives a LoadBalancer Service an ingress address.
     pub fn set_load_balancer_ingress(&self, ns: &str, name: &str, ip: &str) -> Result<(), String> {
         self.set_status(
