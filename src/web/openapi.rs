@@ -52,10 +52,11 @@ fn act(summary: &str, body: &str, ok: Value) -> Value {
         "security": [{"bearer": []}, {"session": [], "csrf": []}]}})
 }
 
+/// The app's namespace and name; the examples are the README's example app.
 fn app_params() -> Value {
     json!([
-        {"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}},
-        {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}
+        {"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}, "example": "skiff-system"},
+        {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "guestbook"}
     ])
 }
 
@@ -64,24 +65,30 @@ pub fn document() -> Value {
     let query = |name: &str, what: &str, required: bool| json!({"name": name, "in": "query", "required": required, "description": what, "schema": {"type": "string"}});
     let not_found = json!({"404": error("no such Application")});
     let mut resource_params = app_params();
-    for (name, what, required) in [
+    for (name, what, required, example) in [
         (
             "group",
             "the object's API group (empty: the core group)",
             false,
+            "",
         ),
-        ("kind", "the object's kind", true),
+        ("kind", "the object's kind", true, "ConfigMap"),
         (
             "resourceNamespace",
             "the object's namespace (empty: cluster-scoped)",
             false,
+            "guestbook",
         ),
-        ("resourceName", "the object's name", true),
+        (
+            "resourceName",
+            "the object's name",
+            true,
+            "guestbook-config",
+        ),
     ] {
-        resource_params
-            .as_array_mut()
-            .expect("a list")
-            .push(query(name, what, required));
+        let mut param = query(name, what, required);
+        param["example"] = json!(example);
+        resource_params.as_array_mut().expect("a list").push(param);
     }
     let accepted = |what: &str| json!({"202": answer(what, "Asked")});
     json!({
@@ -167,7 +174,7 @@ fn schemas() -> Value {
             "prune": boolean, "dryRun": boolean, "revision": nullable}},
         "RefreshRequest": {"type": "object", "additionalProperties": false, "properties": {"hard": boolean}},
         "RollbackRequest": {"type": "object", "required": ["id"], "additionalProperties": false,
-            "properties": {"id": {"type": "integer", "format": "int64"}}},
+            "properties": {"id": {"type": "integer", "format": "int64"}}, "example": {"id": 0}},
         "AppSummary": {"type": "object", "required": ["namespace", "name", "project", "sync", "health", "revision", "subject", "repo", "path", "target"],
             "properties": {"namespace": string, "name": string, "project": string, "sync": string, "health": string,
                 "revision": string, "subject": string, "repo": string, "path": string, "target": string,

@@ -1,0 +1,117 @@
+//! schemathesis (from PyPI) reads skiff's OpenAPI document from a running
+//! controller and sends every operation generated requests — valid ones with
+//! the admin token, and malformed paths, queries and bodies — checking that
+//! none gets a 5xx. The documented examples name a real app here, so actions
+//! run for real (syncs, refreshes, refused rollbacks).
+
+mod support;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use support::*;
+
+const ADMIN_TOKEN: &str = "admin-token-for-schemathesis";
+
+fn schemathesis() -> &'static str {
+    for binary in ["schemathesis", "st"] {
+        let found = std::process::Command::new(binary)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if found {
+            return binary;
+        }
+    }
+    panic!("schemathesis is missing: pip install schemathesis==4.32.5 (.ci/run does)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_generated_request_gets_a_server_error() {
+    let binary = schemathesis();
+    let c = cluster().await;
+    namespace(&c.client, "skiff-system").await;
+    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "skiff-admin", "namespace": "skiff-system"},
+        "stringData": {"token": ADMIN_TOKEN}}))
+    .unwrap();
+    Api::<Secret>::namespaced(c.client.clone(), "skiff-system")
+        .patch(
+            "skiff-admin",
+            &PatchParams::apply("skiff-tests").force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .unwrap();
+    let up = Upstream::new();
+    up.commit(
+        &[(
+            "app/cm.yaml",
+            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook-config\ndata:\n  k: v\n"),
+        )],
+        "first",
+    );
+    // The documented example app (manual, so rollbacks are tried), and another.
+    let apps: Api<skiff::application::Application> =
+        Api::namespaced(c.client.clone(), "skiff-system");
+    for (name, automated) in [("guestbook", false), ("web", true)] {
+        apps.create(
+            &Default::default(),
+            &application(name, &up.url(), "app", name, automated),
+        )
+        .await
+        .unwrap();
+    }
+    let (listen, _cache, _running) = start_controller_with(&c.client, "skiff-system", 2, |args| {
+        args.anonymous_read = false;
+    });
+    eventually("both apps have a status", 30, || async {
+        let web = app_status(&apps, "web").await;
+        (web["sync"]["status"] == "Synced" && !app_status(&apps, "guestbook").await.is_null())
+            .then_some(())
+    })
+    .await;
+    let reports = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis");
+    let output = tokio::process::Command::new(binary)
+        .args([
+            "run",
+            &format!("http://{listen}/api/v1/openapi.json"),
+            "--checks",
+            "not_a_server_error",
+            "--header",
+            &format!("Authorization: Bearer {ADMIN_TOKEN}"),
+            "--max-examples",
+            "30",
+            "--seed",
+            "20261201",
+            "--workers",
+            "2",
+            "--request-timeout",
+            "30",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+        ])
+        .arg(&reports)
+        .output()
+        .await
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{stdout}"
+    );
+    // It ran every documented operation.
+    let operations: usize = skiff::web::openapi::document()["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    let tested = format!("Tested: {operations}");
+    assert!(stdout.contains(&tested), "{tested}: {stdout}");
+}
