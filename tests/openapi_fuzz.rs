@@ -13,17 +13,30 @@ use support::*;
 
 const ADMIN_TOKEN: &str = "admin-token-for-schemathesis";
 
-fn schemathesis() -> &'static str {
-    for binary in ["schemathesis", "st"] {
-        let found = std::process::Command::new(binary)
+/// The schemathesis command: on PATH, or where pip put Python's scripts.
+fn schemathesis() -> std::path::PathBuf {
+    let works = |binary: &std::path::Path| {
+        std::process::Command::new(binary)
             .arg("--version")
             .output()
-            .is_ok_and(|o| o.status.success());
-        if found {
-            return binary;
-        }
-    }
-    panic!("schemathesis is missing: pip install schemathesis==4.32.5 (.ci/run does)");
+            .is_ok_and(|o| o.status.success())
+    };
+    let scripts = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let candidates = [
+        std::path::PathBuf::from("schemathesis"),
+        std::path::Path::new(&scripts).join("schemathesis"),
+    ];
+    candidates
+        .into_iter()
+        .find(|c| works(c))
+        .expect("schemathesis is missing: pip install schemathesis==4.32.5 (.ci/run does)")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +85,7 @@ async fn no_generated_request_gets_a_server_error() {
     })
     .await;
     let reports = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis");
-    let output = tokio::process::Command::new(binary)
+    let output = tokio::process::Command::new(&binary)
         .args([
             "run",
             &format!("http://{listen}/api/v1/openapi.json"),
