@@ -6,9 +6,7 @@
 
 mod support;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
-use serde_json::json;
+use kube::api::Api;
 use support::*;
 
 const ADMIN_TOKEN: &str = "admin-token-for-schemathesis";
@@ -44,24 +42,10 @@ async fn no_generated_request_gets_a_server_error() {
     let binary = schemathesis();
     let c = cluster().await;
     namespace(&c.client, "skiff-system").await;
-    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "skiff-admin", "namespace": "skiff-system"},
-        "stringData": {"token": ADMIN_TOKEN}}))
-    .unwrap();
-    Api::<Secret>::namespaced(c.client.clone(), "skiff-system")
-        .patch(
-            "skiff-admin",
-            &PatchParams::apply("skiff-tests").force(),
-            &Patch::Apply(&secret),
-        )
-        .await
-        .unwrap();
+    admin_secret(&c.client, "skiff-system", ADMIN_TOKEN).await;
     let up = Upstream::new();
     up.commit(
-        &[(
-            "app/cm.yaml",
-            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook-config\ndata:\n  k: v\n"),
-        )],
+        &[("app/cm.yaml", Some(&config_map("guestbook-config", "v")))],
         "first",
     );
     // The documented example app (manual, so rollbacks are tried), and another.

@@ -10,8 +10,7 @@
 mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -195,30 +194,15 @@ spec:
         image: nginx:1.27
 ";
 
-fn config_map(value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: {value}\n")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_logs_in_syncs_an_app_and_reads_its_diff_in_chromium() {
     let c = cluster().await;
     for ns in ["skiff-system", "apps"] {
         namespace(&c.client, ns).await;
     }
-    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "skiff-admin", "namespace": "skiff-system"},
-        "stringData": {"token": ADMIN_TOKEN}}))
-    .unwrap();
-    Api::<Secret>::namespaced(c.client.clone(), "skiff-system")
-        .patch(
-            "skiff-admin",
-            &PatchParams::apply("skiff-tests").force(),
-            &Patch::Apply(&secret),
-        )
-        .await
-        .unwrap();
+    admin_secret(&c.client, "skiff-system", ADMIN_TOKEN).await;
     let up = Upstream::new();
-    let cm = config_map("v");
+    let cm = config_map("a", "v");
     up.commit(
         &[
             ("app/cm.yaml", Some(&cm)),
@@ -381,7 +365,7 @@ async fn a_person_logs_in_syncs_an_app_and_reads_its_diff_in_chromium() {
     assert!(events.contains("admin asked for a sync"), "{events}");
 
     // A change in git: refresh, and the diff shows the changed field.
-    let cm = config_map("changed");
+    let cm = config_map("a", "changed");
     up.commit(&[("app/cm.yaml", Some(&cm))], "Change k");
     b.click(Locator::LinkText("Refresh")).await;
     b.page("refresh-confirm").await;

@@ -7,7 +7,7 @@
 mod support;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
 use serde_json::{json, Value};
@@ -185,18 +185,7 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
     for ns in ["skiff-system", "team", "other"] {
         namespace(&c.client, ns).await;
     }
-    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "skiff-admin", "namespace": "skiff-system"},
-        "stringData": {"token": ADMIN_TOKEN}}))
-    .unwrap();
-    Api::<Secret>::namespaced(c.client.clone(), "skiff-system")
-        .patch(
-            "skiff-admin",
-            &PatchParams::apply("skiff-tests").force(),
-            &Patch::Apply(&secret),
-        )
-        .await
-        .unwrap();
+    admin_secret(&c.client, "skiff-system", ADMIN_TOKEN).await;
     let viewer = account(&c.client, "team", "viewer", &["get", "list", "watch"]).await;
     let deployer = account(
         &c.client,
@@ -206,13 +195,7 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
     )
     .await;
     let up = Upstream::new();
-    up.commit(
-        &[(
-            "app/cm.yaml",
-            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
-        )],
-        "first",
-    );
+    up.commit(&[("app/cm.yaml", Some(&config_map("a", "v")))], "first");
     for (ns, name) in [("team", "web"), ("other", "db")] {
         Api::<skiff::application::Application>::namespaced(c.client.clone(), ns)
             .create(
@@ -453,4 +436,11 @@ async fn tokens_sessions_rbac_and_csrf_guard_every_action() {
             .any(|n| n.starts_with("admin looked at what a sync would change")),
         "{notes:?}"
     );
+    // Rotating the admin token ends the sessions opened with the old one.
+    admin_secret(&c.client, "skiff-system", "a-rotated-admin-token").await;
+    eventually("the old admin session ends", 10, || async {
+        let me = http.get("/api/v1/session", &[("cookie", &cookie)]).await;
+        (me.status == 401).then_some(())
+    })
+    .await;
 }

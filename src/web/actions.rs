@@ -65,16 +65,17 @@ pub async fn act(
     request: &Request,
     dry_run: bool,
 ) -> Result<Outcome, Failure> {
-    let Some(app) = state.find(namespace, name) else {
-        return Err(Failure::NotFound(format!(
-            "no Application {namespace}/{name}"
-        )));
-    };
+    // Permission first: a refusal never tells whether the app exists.
     state
         .auth
         .may_change(caller, namespace, name)
         .await
         .map_err(Failure::Denied)?;
+    let Some(app) = state.find(namespace, name) else {
+        return Err(Failure::NotFound(format!(
+            "no Application {namespace}/{name}"
+        )));
+    };
     let by = caller.who.name();
     if dry_run {
         let revision = match request {

@@ -136,9 +136,10 @@ struct Session {
     who: Who,
     csrf: String,
     expires: Instant,
-    /// The token the session was opened with (None for the admin), reviewed
-    /// again every REVIEW_AGAIN; it never leaves memory.
-    token: Option<String>,
+    /// The token the session was opened with: a user's is reviewed again
+    /// every REVIEW_AGAIN, the admin's compared with the Secret on every
+    /// request (a rotated admin token ends its sessions). It never leaves memory.
+    token: String,
     reviewed: Instant,
 }
 
@@ -300,7 +301,7 @@ impl Auth {
             who: who.clone(),
             csrf: csrf.clone(),
             expires: now + self.settings.session_duration,
-            token: matches!(who, Who::User(_)).then(|| token.to_string()),
+            token: token.to_string(),
             reviewed: now,
         };
         let mut sessions = self.sessions.lock().expect("sessions");
@@ -364,10 +365,12 @@ impl Auth {
                 sessions.remove(id);
                 return Err(Denied::SessionExpired);
             }
-            let recheck = s
-                .token
-                .clone()
-                .filter(|_| s.reviewed.elapsed() >= REVIEW_AGAIN);
+            if s.who == Who::Admin && !self.is_admin_token(&s.token) {
+                sessions.remove(id);
+                return Err(Denied::SessionExpired);
+            }
+            let recheck = (matches!(s.who, Who::User(_)) && s.reviewed.elapsed() >= REVIEW_AGAIN)
+                .then(|| s.token.clone());
             (s.who.clone(), s.csrf.clone(), recheck)
         };
         if let Some(token) = recheck {

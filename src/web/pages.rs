@@ -897,9 +897,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
+    // Behind a proxy that rewrites Host, the host the browser saw is X-Forwarded-Host.
+    let host = ["x-forwarded-host", "host"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok())
         .unwrap_or_default();
     origin
         .split_once("://")
@@ -1297,6 +1298,11 @@ mod tests {
             HeaderValue::from_static("https://evil.example.com"),
         );
         assert!(!same_origin(&h));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("evil.example.com"),
+        );
+        assert!(same_origin(&h), "the host a proxy says the browser saw");
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h));

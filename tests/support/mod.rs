@@ -78,6 +78,26 @@ pub async fn namespace(client: &Client, name: &str) {
         .expect("create namespace");
 }
 
+/// The Secret skiff reads its admin token from (`--admin-secret`'s default).
+pub async fn admin_secret(client: &Client, namespace: &str, token: &str) {
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "skiff-admin", "namespace": namespace},
+        "stringData": {"token": token}});
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), namespace)
+        .patch(
+            "skiff-admin",
+            &PatchParams::apply("skiff-tests").force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .expect("the admin Secret");
+}
+
+/// A ConfigMap manifest with one key `k`.
+pub fn config_map(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
+}
+
 /// A git repository on disk that tests commit to (through git2, no git binary).
 pub struct Upstream {
     pub dir: tempfile::TempDir,
@@ -241,13 +261,7 @@ pub async fn two_apps(
     let (listen, cache) = start_controller(&c.client, "skiff-system", 2);
     let apps: Api<Application> = Api::namespaced(c.client.clone(), "apps");
     let up = Upstream::new();
-    up.commit(
-        &[(
-            "app/cm.yaml",
-            Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"),
-        )],
-        "first",
-    );
+    up.commit(&[("app/cm.yaml", Some(&config_map("a", "v")))], "first");
     for (name, automated) in [(synced, true), (manual, false)] {
         apps.create(
             &Default::default(),
