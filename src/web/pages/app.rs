@@ -2,7 +2,7 @@
 //! their live children, the last operation, history, Events; its live part
 //! is `?fragment=live`), what a sync would change, and one resource.
 
-use super::{app_base, html, message, page_reader, rendered, urlencode, Chrome};
+use super::{app_base, html, message, readable_app, rendered, urlencode, Chrome};
 use crate::application::Application;
 use crate::controller::preview::{Change, Preview};
 use crate::web::api::{self, AppSummary, ObjectQuery};
@@ -238,13 +238,9 @@ async fn app_page(
     Query(q): Query<AppQuery>,
 ) -> Response {
     let base = app_base(&namespace, &name);
-    let caller = match page_reader(&s, &headers, &base).await {
-        Ok(c) => c,
+    let (caller, app) = match readable_app(&s, &headers, &namespace, &name, &base).await {
+        Ok(found) => found,
         Err(r) => return r,
-    };
-    let app = match api::readable(&s, &caller, &namespace, &name).await {
-        Ok(app) => app,
-        Err((status, text)) => return message(status, text, Chrome::of(Some(&caller), &base), "/"),
     };
     // A page without Events or children beats no page.
     let (tree, problem) = resources::tree(&s.client, &app).await;
@@ -356,15 +352,11 @@ async fn diff_page(
 ) -> Response {
     let base = app_base(&namespace, &name);
     let path = format!("{base}/diff");
-    let caller = match page_reader(&s, &headers, &path).await {
-        Ok(c) => c,
+    let (caller, app) = match readable_app(&s, &headers, &namespace, &name, &path).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let chrome = Chrome::of(Some(&caller), &path);
-    let app = match api::readable(&s, &caller, &namespace, &name).await {
-        Ok(app) => app,
-        Err((status, text)) => return message(status, text, chrome, "/"),
-    };
     match crate::controller::preview::preview(
         &s.client,
         &app,
@@ -412,15 +404,11 @@ async fn resource_page(
         urlencode(&q.namespace),
         urlencode(&q.name)
     );
-    let caller = match page_reader(&s, &headers, &path).await {
-        Ok(c) => c,
+    let (caller, app) = match readable_app(&s, &headers, &namespace, &name, &path).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let chrome = Chrome::of(Some(&caller), &path);
-    let app = match api::readable(&s, &caller, &namespace, &name).await {
-        Ok(app) => app,
-        Err((status, text)) => return message(status, text, chrome, "/"),
-    };
     if !api::manages(&app, &q) {
         let text = format!("{namespace}/{name} manages no {} {}", q.kind, q.name);
         return message(404, text, chrome, &base);

@@ -178,6 +178,22 @@ async fn page_reader(s: &UiState, headers: &HeaderMap, path: &str) -> Result<Cal
         .map_err(|d| refused(d, path, "/"))
 }
 
+/// The app a page at `path` shows, with who asks, when they may read it;
+/// else the page that says why.
+async fn readable_app(
+    s: &UiState,
+    headers: &HeaderMap,
+    namespace: &str,
+    name: &str,
+    path: &str,
+) -> Result<(Caller, std::sync::Arc<crate::application::Application>), Response> {
+    let caller = page_reader(s, headers, path).await?;
+    match super::api::readable(s, &caller, namespace, name).await {
+        Ok(app) => Ok((caller, app)),
+        Err((status, text)) => Err(message(status, text, Chrome::of(Some(&caller), path), "/")),
+    }
+}
+
 /// An app's page.
 fn app_base(namespace: &str, name: &str) -> String {
     format!("/apps/{}/{}", urlencode(namespace), urlencode(name))
