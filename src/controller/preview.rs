@@ -23,7 +23,8 @@ pub struct Change {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// OutOfSync, Missing (would be created) or requiresPruning (would be deleted).
+    /// OutOfSync, Missing (would be created) or requiresPruning (would be
+    /// deleted); Synced only from `preview_object`.
     pub state: &'static str,
     pub live: Option<Value>,
     /// What applying would leave; None for an object that left git.
@@ -74,8 +75,8 @@ pub async fn preview(
     compare_with(client, app, revision, cache_dir, skiff_namespace, None).await
 }
 
-/// What a sync would do to one object of `app`: its change, or None when it
-/// is as git wants it (or is not the app's).
+/// One object of `app` as a sync would find it (Synced too), or None when
+/// it is neither in git nor live as the app's.
 pub async fn preview_object(
     client: &Client,
     app: &Application,
@@ -157,7 +158,10 @@ async fn compare_with(
         }
         if looked.state == ResourceSync::Synced {
             unchanged += 1;
-            continue;
+            // An object looked at alone is told about even when unchanged.
+            if only.is_none() {
+                continue;
+            }
         }
         let changed_by = looked
             .live
@@ -173,7 +177,8 @@ async fn compare_with(
             // Argo CD's status says OutOfSync for both; people want to know which.
             state: match looked.state {
                 ResourceSync::Missing => "Missing",
-                _ => "OutOfSync",
+                ResourceSync::Synced => "Synced",
+                ResourceSync::OutOfSync => "OutOfSync",
             },
             live: looked.live,
             wanted: Some(looked.predicted.unwrap_or_else(|| p.object.clone())),

@@ -23,7 +23,8 @@ pub enum Request {
     Rollback { id: i64 },
 }
 
-fn automated(app: &Application) -> bool {
+/// Whether automated sync is on (a rollback or another revision would be undone).
+pub fn automated(app: &Application) -> bool {
     app.spec
         .sync_policy
         .as_ref()

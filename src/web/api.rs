@@ -97,10 +97,7 @@ pub async fn readable(
                 403,
                 format!(
                     "{} may not get applications.skiff.dev {namespace}/{name} (RBAC)",
-                    match &caller.who {
-                        Who::User(u) => format!("user {:?}", u.username),
-                        _ => "nobody logged in".into(),
-                    }
+                    caller.who.describe()
                 ),
             ))
         }

@@ -54,6 +54,15 @@ pub enum Who {
 }
 
 impl Who {
+    /// Who, as a refusal names them.
+    pub fn describe(&self) -> String {
+        match self {
+            Who::User(u) => format!("user {:?}", u.username),
+            Who::Admin => "admin".into(),
+            Who::Anonymous => "nobody logged in".into(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Who::Anonymous => "",
@@ -478,10 +487,7 @@ impl Auth {
         }
         Err(Denied::Forbidden(format!(
             "{} may not patch applications.skiff.dev {namespace}/{name} (RBAC: the cluster's SubjectAccessReview said no)",
-            match &caller.who {
-                Who::User(u) => format!("user {:?}", u.username),
-                _ => "nobody logged in".into(),
-            }
+            caller.who.describe()
         )))
     }
 

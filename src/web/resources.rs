@@ -4,7 +4,7 @@
 //! one object's live manifest with its diff against git.
 
 use crate::application::Application;
-use crate::controller::preview::{self, Change, ObjectKey};
+use crate::controller::preview::{self, ObjectKey};
 use crate::health;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::discovery::ApiResource;
@@ -204,10 +204,6 @@ pub async fn detail(
 ) -> Result<Detail, String> {
     let (revision, change) =
         preview::preview_object(client, app, key, cache_dir, skiff_namespace).await?;
-    let live = match &change {
-        Some(c) => c.live.clone(),
-        None => live_object(client, app, key).await?,
-    };
     let yaml = |v: &Value| {
         let mut out = String::new();
         crate::render::yaml_out::write_document(&crate::diff::text::masked(v), &mut out);
@@ -217,53 +213,24 @@ pub async fn detail(
         Some(c) => Detail {
             live: c.live.as_ref().map(yaml).unwrap_or_default(),
             state: c.state.into(),
-            diff: Change::diff(&c),
+            // Synced: only fields the comparison leaves out could differ.
+            diff: if c.state == "Synced" {
+                String::new()
+            } else {
+                c.diff()
+            },
             changed_by: c.changed_by,
             revision,
         },
+        // In the app's status, but neither in git nor in the cluster.
         None => Detail {
-            live: live.as_ref().map(yaml).unwrap_or_default(),
-            state: "Synced".into(),
+            live: String::new(),
+            state: "Missing".into(),
             diff: String::new(),
             changed_by: Vec::new(),
             revision,
         },
     })
-}
-
-/// The live object the app's status names by `key`.
-async fn live_object(
-    client: &Client,
-    app: &Application,
-    key: &ObjectKey,
-) -> Result<Option<Value>, String> {
-    let (group, kind, namespace, name) = key;
-    let Some(r) = app
-        .status
-        .iter()
-        .flat_map(|s| &s.resources)
-        .find(|r| (&r.group, &r.kind, &r.namespace, &r.name) == (group, kind, namespace, name))
-    else {
-        return Ok(None);
-    };
-    let kinds = crate::sync::Kinds::default();
-    let Some((resource, namespaced)) = kinds
-        .resolve(client, &r.group, &r.version, &r.kind)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(None);
-    };
-    let api: Api<DynamicObject> = if namespaced {
-        Api::namespaced_with(client.clone(), namespace, &resource)
-    } else {
-        Api::all_with(client.clone(), &resource)
-    };
-    let live = api
-        .get_opt(name)
-        .await
-        .map_err(|e| format!("reading {kind} {name}: {e}"))?;
-    Ok(live.map(|o| serde_json::to_value(o).unwrap_or_default()))
 }
 
 #[cfg(test)]

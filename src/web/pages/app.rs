@@ -124,13 +124,6 @@ struct AppPage {
 /// Events as (type, reason, note, time), newest first.
 pub type EventLines = [(String, String, String, String)];
 
-fn automated(app: &Application) -> bool {
-    app.spec
-        .sync_policy
-        .as_ref()
-        .is_some_and(|p| p.automated.is_some())
-}
-
 /// What the app's page shows and refreshes: conditions first, the summary,
 /// resources by kind with their children, the last operation's results,
 /// history and recent Events.
@@ -205,7 +198,7 @@ pub fn render_app_live(
                 ),
             })
             .collect(),
-        can_roll_back: !automated(app),
+        can_roll_back: !crate::controller::requests::automated(app),
         events: events.to_vec(),
     })
 }
@@ -247,7 +240,11 @@ async fn app_page(
     let events = api::app_events(&s.client, &namespace, &name)
         .await
         .unwrap_or_default();
-    let subject = s.subject(&app.spec.source.repo_url, &AppSummary::of(&app).revision);
+    let revision = app
+        .status
+        .as_ref()
+        .map_or("", |st| st.sync.revision.as_str());
+    let subject = s.subject(&app.spec.source.repo_url, revision);
     let live = render_app_live(&app, &tree, problem.as_deref(), &events, &subject);
     if q.fragment.as_deref() == Some("live") {
         return html(StatusCode::OK, live);
