@@ -105,6 +105,22 @@ impl Browser {
         }
     }
 
+    /// Waits until a click's navigation lands where `arrived` says (a
+    /// click returns before the next page may have loaded).
+    async fn lands(&self, what: &str, arrived: impl Fn(&str) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let path = self.path().await;
+            if arrived(&path) {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("the browser did not reach {what}: it is at {path}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn text(&self, css: &str) -> String {
         match self.client.find(Locator::Css(css)).await {
             Ok(e) => e.text().await.unwrap_or_default(),
@@ -270,7 +286,7 @@ async fn a_person_logs_in_syncs_an_app_and_reads_its_diff_in_chromium() {
         .await
         .unwrap();
     b.click(Locator::Css("main button[type=submit]")).await;
-    assert_eq!(b.path().await, "/");
+    b.lands("/", |p| p == "/").await;
     let manual_sync = "//tr[th/a[@href='/apps/apps/manual']]/td[1]/span";
     let manual_badge = b
         .client
@@ -322,14 +338,19 @@ async fn a_person_logs_in_syncs_an_app_and_reads_its_diff_in_chromium() {
 
     // The app's page, then Sync through its confirmation.
     b.click(Locator::Css("a[href='/apps/apps/manual']")).await;
-    assert_eq!(b.path().await, "/apps/apps/manual");
+    b.lands("the app's page", |p| p == "/apps/apps/manual")
+        .await;
     assert_eq!(b.text("dl.summary dd .badge").await, "OutOfSync");
     b.page("application").await;
     b.click(Locator::LinkText("Sync")).await;
-    assert_eq!(b.path().await, "/apps/apps/manual/sync");
+    b.lands("the sync confirmation", |p| p == "/apps/apps/manual/sync")
+        .await;
     b.page("sync-confirm").await;
     b.click(Locator::Css("main button[type=submit]")).await;
-    assert_eq!(b.path().await, "/apps/apps/manual?asked=sync");
+    b.lands("the app's page after the sync", |p| {
+        p == "/apps/apps/manual?asked=sync"
+    })
+    .await;
     assert!(b.text("p.notice").await.contains("You asked for a sync"));
     // The badge turns without a reload: the page refreshes its live part.
     b.until_text(
@@ -378,7 +399,10 @@ async fn a_person_logs_in_syncs_an_app_and_reads_its_diff_in_chromium() {
     )
     .await;
     b.click(Locator::LinkText("a")).await;
-    assert!(b.path().await.starts_with("/apps/apps/manual/resource?"));
+    b.lands("the resource page", |p| {
+        p.starts_with("/apps/apps/manual/resource?")
+    })
+    .await;
     let diff = b.text("section[aria-labelledby=diff] pre").await;
     assert!(
         diff.contains("-  k: v") && diff.contains("+  k: changed"),
