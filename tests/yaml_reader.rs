@@ -28,7 +28,11 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Fails the test when the fast reader answers differently from the full parser.
 fn agree(text: &str, what: &str) -> bool {
     let mut answered = false;
-    for dialect in [Dialect::Kubectl, Dialect::Kustomize] {
+    for dialect in [
+        Dialect::Kubectl,
+        Dialect::Kustomize,
+        Dialect::KustomizeResources,
+    ] {
         if let Some(fast) = parse_documents_fast(text, dialect) {
             answered = true;
             match parse_documents_full(text, dialect) {
@@ -104,6 +108,9 @@ const ANSWERED: &[&str] = &[
     "---\n# only a comment\n---\na: 1\n...\n---\nb: 2\n",
     "0644: x\ny: n\nurl: http://example.com:80/a#frag\nempty:\nnull: ~\n",
     "a: 1e3\nb: .5\nc: -0x1F\nd: 0o17\ne: 1_000\n",
+    "metadata:\n  annotations:\n    a: 1.50\n    b: 0644\n    c:\n    d: ~\n  labels: {x: 1.50}\n",
+    "items:\n- metadata: {name: a, annotations: {t: 2001-12-14, n: 09}}\n",
+    "t: 2001-12-14t21:59:43.10-05:00\nd: 2002-12-14\nu: 18446744073709551616\n",
 ];
 
 #[test]

@@ -4,7 +4,7 @@ pub mod app;
 mod table;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -207,7 +207,7 @@ pub struct RenderArgs {
     /// Skip files matching this glob (or `{a,b}` list).
     #[arg(long, default_value = "", env = "SKIFF_RENDER_EXCLUDE")]
     pub exclude: String,
-    /// The repository root no path may leave (default: the enclosing git work tree, else DIR).
+    /// The root no path may leave (default: the enclosing git work tree; outside git, the current directory when DIR is inside it, else /).
     #[arg(long, env = "SKIFF_RENDER_ROOT")]
     pub root: Option<PathBuf>,
 }
@@ -227,6 +227,21 @@ pub fn run(cli: Cli) -> Result<i32, Failed> {
     offline_or_controller(cli.command)
         .map(|()| 0)
         .map_err(Failed::from)
+}
+
+/// The root `skiff render` may read below when `--root` is not given: the
+/// enclosing git work tree (what the controller sees of a repository); for a
+/// tree outside git (unpacked from an archive), the current directory when DIR
+/// is inside it, else the filesystem root, so `../base` reaches what
+/// `kubectl kustomize` reaches.
+pub fn default_root(dir: &Path, cwd: Option<&Path>) -> PathBuf {
+    if let Some(repo) = dir.ancestors().find(|a| a.join(".git").exists()) {
+        return repo.to_path_buf();
+    }
+    match cwd {
+        Some(cwd) if dir.starts_with(cwd) => cwd.to_path_buf(),
+        _ => PathBuf::from("/"),
+    }
 }
 
 fn offline_or_controller(command: Command) -> Result<(), String> {
@@ -258,8 +273,6 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Render(args) => {
-            // Overlays reach their bases through the repository, so the tree is
-            // rooted at the enclosing git work tree (or --root), like the controller's.
             let dir = args
                 .dir
                 .canonicalize()
@@ -268,11 +281,12 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
                 Some(r) => r
                     .canonicalize()
                     .map_err(|e| format!("{}: {e}", r.display()))?,
-                None => dir
-                    .ancestors()
-                    .find(|a| a.join(".git").exists())
-                    .unwrap_or(&dir)
-                    .to_path_buf(),
+                None => {
+                    let cwd = std::env::current_dir()
+                        .ok()
+                        .and_then(|c| c.canonicalize().ok());
+                    default_root(&dir, cwd.as_deref())
+                }
             };
             let rel = dir
                 .strip_prefix(&root)

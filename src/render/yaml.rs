@@ -10,6 +10,8 @@
 
 #[path = "yaml_fast.rs"]
 mod fast;
+#[path = "yaml_kyaml.rs"]
+pub mod kyaml;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
@@ -36,9 +38,53 @@ pub enum Dialect {
     /// kubectl and the API server (go-yaml v2): YAML 1.1, so plain `yes`/`on` are booleans.
     #[default]
     Kubectl,
-    /// kustomize (kyaml): plain `yes`, `on`, `y`, `no`, `off`, `n` stay strings;
-    /// octal `0644` is still 420.
+    /// kustomize (kyaml, see [`kyaml`]): plain `yes`, `on`, `y`, `no`,
+    /// `off`, `n` stay strings; octal `0644` is still 420; timestamps and
+    /// folded blocks read as kustomize prints them; keys are their text.
     Kustomize,
+    /// kustomize reading resources: as `Kustomize`, and the values of
+    /// `metadata.annotations` (of the document, or of a List's items) keep
+    /// the text written, as kustomize prints them (`1.50` is "1.50").
+    KustomizeResources,
+}
+
+impl Dialect {
+    pub fn is_kustomize(self) -> bool {
+        self != Dialect::Kubectl
+    }
+}
+
+/// Where a node sits, for the annotation values kustomize prints as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    Root,
+    Metadata,
+    Items,
+    Item,
+    Annotations,
+    AnnotationValue,
+    Other,
+}
+
+impl Place {
+    /// The place of the value under `key` of a map at `self`.
+    pub(crate) fn key(self, key: &str) -> Place {
+        match (self, key) {
+            (Place::Root, "metadata") | (Place::Item, "metadata") => Place::Metadata,
+            (Place::Root, "items") => Place::Items,
+            (Place::Metadata, "annotations") => Place::Annotations,
+            (Place::Annotations, _) => Place::AnnotationValue,
+            _ => Place::Other,
+        }
+    }
+    /// The place of an item of a list at `self`.
+    pub(crate) fn item(self) -> Place {
+        if self == Place::Items {
+            Place::Item
+        } else {
+            Place::Other
+        }
+    }
 }
 
 /// Parses every document of a YAML stream as kubectl does. Empty documents are skipped.
@@ -78,7 +124,7 @@ pub fn parse_documents_full(text: &str, dialect: Dialect) -> Result<Vec<Value>, 
                 if matches!(first, Event::DocumentEnd) {
                     continue;
                 }
-                let value = builder.node(first, span)?;
+                let value = builder.node(first, span, Place::Root)?;
                 let (end, span) = builder.next()?;
                 if !matches!(end, Event::DocumentEnd) {
                     return Err(error(span, "expected the end of the document"));
@@ -138,12 +184,18 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Value, YamlError> {
+    fn node(&mut self, event: Event<'a>, span: Span, place: Place) -> Result<Value, YamlError> {
         self.count(1, span)?;
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| t.suffix.clone());
-                let value = resolve_scalar(&text, style, tag.as_deref(), self.dialect);
+                let value = if place == Place::AnnotationValue
+                    && self.dialect == Dialect::KustomizeResources
+                {
+                    Value::String(text.to_string())
+                } else {
+                    resolve_scalar(&text, style, tag.as_deref(), self.dialect)
+                };
                 self.remember(anchor, &value);
                 Ok(value)
             }
@@ -166,7 +218,7 @@ impl<'a> Builder<'a> {
                     if matches!(event, Event::SequenceEnd) {
                         break;
                     }
-                    items.push(self.node(event, span)?);
+                    items.push(self.node(event, span, place.item())?);
                 }
                 let value = Value::Array(items);
                 self.remember(anchor, &value);
@@ -182,16 +234,23 @@ impl<'a> Builder<'a> {
                     }
                     let is_merge =
                         matches!(&event, Event::Scalar(k, ScalarStyle::Plain, _, _) if k == "<<");
-                    let key = self.node(event, kspan)?;
+                    // kustomize reads keys as their text.
+                    let text_key = match &event {
+                        Event::Scalar(k, _, _, _) if self.dialect.is_kustomize() => {
+                            Some(k.to_string())
+                        }
+                        _ => None,
+                    };
+                    let key = self.node(event, kspan, Place::Other)?;
+                    let key = text_key.or_else(|| key_string(&key)).ok_or_else(|| {
+                        error(kspan, "mapping keys must be scalars to be read as JSON")
+                    })?;
                     let (event, vspan) = self.next()?;
-                    let value = self.node(event, vspan)?;
+                    let value = self.node(event, vspan, place.key(&key))?;
                     if is_merge {
                         merges.push(value);
                         continue;
                     }
-                    let key = key_string(&key).ok_or_else(|| {
-                        error(kspan, "mapping keys must be scalars to be read as JSON")
-                    })?;
                     if map.contains_key(&key) {
                         return Err(error(kspan, format!("key {key:?} already set in map")));
                     }
@@ -244,35 +303,16 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>, dialect: Di
         Some("str") => return Value::String(text.to_string()),
         Some("int") | Some("float") | Some("bool") | Some("null") => {}
         Some(_) => {}
+        None if style == ScalarStyle::Folded && dialect.is_kustomize() => {
+            return Value::String(kyaml::folded_round_trip(text))
+        }
         None if style != ScalarStyle::Plain => return Value::String(text.to_string()),
         None => {}
     }
-    if dialect == Dialect::Kustomize && is_yaml11_only_bool(text) {
-        return Value::String(text.to_string());
+    if dialect.is_kustomize() {
+        return kyaml::resolve_plain(text);
     }
     resolve_plain(text)
-}
-
-/// Booleans of YAML 1.1 that YAML 1.2's core schema reads as strings.
-fn is_yaml11_only_bool(text: &str) -> bool {
-    matches!(
-        text,
-        "y" | "Y"
-            | "yes"
-            | "Yes"
-            | "YES"
-            | "on"
-            | "On"
-            | "ON"
-            | "n"
-            | "N"
-            | "no"
-            | "No"
-            | "NO"
-            | "off"
-            | "Off"
-            | "OFF"
-    )
 }
 
 /// go-yaml v2's resolution of a plain scalar (YAML 1.1 booleans and octals).

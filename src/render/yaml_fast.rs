@@ -9,7 +9,7 @@
 //! Why: saphyr's event parser reads about 25 MB/s; most of a render's time
 //! went there.
 
-use super::{key_string, resolve_scalar, Dialect};
+use super::{key_string, kyaml, resolve_scalar, Dialect, Place};
 use saphyr_parser::ScalarStyle;
 use serde_json::{Map, Value};
 
@@ -63,7 +63,7 @@ pub(super) fn parse(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
                 scratch: std::mem::take(&mut scratch),
             };
             if let Some((indent, content)) = p.peek() {
-                let value = p.block(indent, content)?;
+                let value = p.block(indent, content, Place::Root)?;
                 if p.peek().is_some() {
                     return None;
                 }
@@ -144,27 +144,41 @@ impl<'a> Reader<'a, '_> {
         None
     }
 
-    fn plain(&self, text: &str) -> Value {
+    fn plain(&self, text: &str, place: Place) -> Value {
+        if place == Place::AnnotationValue && self.dialect == Dialect::KustomizeResources {
+            return Value::String(text.to_string());
+        }
         resolve_scalar(text, ScalarStyle::Plain, None, self.dialect)
     }
 
+    /// A map key: its text for kustomize, else the resolved scalar as text.
+    fn key_text(&self, text: &str) -> Option<String> {
+        if self.dialect.is_kustomize() {
+            return Some(text.to_string());
+        }
+        match self.plain(text, Place::Other) {
+            Value::String(s) => Some(s),
+            other => key_string(&other),
+        }
+    }
+
     /// A node that starts with `content` at column `indent` of line `self.i`.
-    fn block(&mut self, indent: usize, content: &'a str) -> Option<Value> {
+    fn block(&mut self, indent: usize, content: &'a str, place: Place) -> Option<Value> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
         let value = if is_dash(content) {
-            self.seq(indent, content)
+            self.seq(indent, content, place)
         } else {
             match self.key(content)? {
-                Key::Key(..) => self.map(indent, content),
+                Key::Key(..) => self.map(indent, content, place),
                 // A block scalar alone on its line has an indentation the
                 // full parser works out.
                 Key::NotKey if content.starts_with(['|', '>']) => None,
                 Key::NotKey => {
                     self.i += 1;
-                    self.inline(content, indent as isize - 1)
+                    self.inline(content, indent as isize - 1, place)
                 }
             }
         };
@@ -205,11 +219,7 @@ impl<'a> Reader<'a, '_> {
                     if key == "<<" {
                         return None;
                     }
-                    let key = match self.plain(key) {
-                        Value::String(s) => s,
-                        other => key_string(&other)?,
-                    };
-                    return Some(Key::Key(key, &content[i + 1..]));
+                    return Some(Key::Key(self.key_text(key)?, &content[i + 1..]));
                 }
                 b'#' if i > 0 && bytes[i - 1] == b' ' => return Some(Key::NotKey),
                 _ => {}
@@ -218,7 +228,7 @@ impl<'a> Reader<'a, '_> {
         Some(Key::NotKey)
     }
 
-    fn map(&mut self, indent: usize, first: &'a str) -> Option<Value> {
+    fn map(&mut self, indent: usize, first: &'a str, place: Place) -> Option<Value> {
         let start = self.scratch.entries.len();
         let mut content = first;
         loop {
@@ -226,7 +236,7 @@ impl<'a> Reader<'a, '_> {
                 return None;
             };
             self.i += 1;
-            let value = self.value_after_key(indent, rest)?;
+            let value = self.value_after_key(indent, rest, place.key(&key))?;
             self.scratch.entries.push((key, value));
             match self.peek() {
                 Some((i, c)) if i == indent && !is_dash(c) => content = c,
@@ -240,19 +250,20 @@ impl<'a> Reader<'a, '_> {
         (map.len() == count).then_some(Value::Object(map))
     }
 
-    fn value_after_key(&mut self, indent: usize, rest: &'a str) -> Option<Value> {
+    fn value_after_key(&mut self, indent: usize, rest: &'a str, place: Place) -> Option<Value> {
         let r = rest.trim_start_matches(' ');
         if r.is_empty() || r.starts_with('#') {
             return match self.peek() {
-                Some((i, c)) if i > indent => self.block(i, c),
-                Some((i, c)) if i == indent && is_dash(c) => self.seq(i, c),
-                _ => Some(Value::Null),
+                Some((i, c)) if i > indent => self.block(i, c, place),
+                Some((i, c)) if i == indent && is_dash(c) => self.seq(i, c, place),
+                _ => Some(self.plain("", place)),
             };
         }
-        self.inline(r, indent as isize)
+        self.inline(r, indent as isize, place)
     }
 
-    fn seq(&mut self, indent: usize, first: &'a str) -> Option<Value> {
+    fn seq(&mut self, indent: usize, first: &'a str, place: Place) -> Option<Value> {
+        let item_place = place.item();
         let start = self.scratch.items.len();
         let mut content = first;
         loop {
@@ -262,8 +273,8 @@ impl<'a> Reader<'a, '_> {
             let item = if r.is_empty() || r.starts_with('#') {
                 self.i += 1;
                 match self.peek() {
-                    Some((i, c)) if i > indent => self.block(i, c)?,
-                    _ => Value::Null,
+                    Some((i, c)) if i > indent => self.block(i, c, item_place)?,
+                    _ => self.plain("", item_place),
                 }
             } else if is_dash(r) {
                 return None;
@@ -274,13 +285,13 @@ impl<'a> Reader<'a, '_> {
                         if self.depth > MAX_DEPTH {
                             return None;
                         }
-                        let m = self.map(column, r)?;
+                        let m = self.map(column, r, item_place)?;
                         self.depth -= 1;
                         m
                     }
                     Key::NotKey => {
                         self.i += 1;
-                        self.inline(r, indent as isize)?
+                        self.inline(r, indent as isize, item_place)?
                     }
                 }
             };
@@ -296,7 +307,7 @@ impl<'a> Reader<'a, '_> {
 
     /// A value that starts on an already consumed line: a scalar, a one-line
     /// flow collection, or a block scalar (whose lines follow).
-    fn inline(&mut self, r: &'a str, parent: isize) -> Option<Value> {
+    fn inline(&mut self, r: &'a str, parent: isize, place: Place) -> Option<Value> {
         let first = r.chars().next()?;
         match first {
             '|' | '>' => self.block_scalar(r, parent),
@@ -308,7 +319,7 @@ impl<'a> Reader<'a, '_> {
                     reader: self,
                     depth: 0,
                 };
-                let v = flow.node()?;
+                let v = flow.node(place)?;
                 let at = flow.at;
                 only_comment(&r[at..]).then_some(v)
             }
@@ -324,7 +335,7 @@ impl<'a> Reader<'a, '_> {
                 if text.as_bytes().windows(2).any(colon_space) || text.ends_with(':') {
                     return None;
                 }
-                Some(self.plain(text))
+                Some(self.plain(text, place))
             }
         }
     }
@@ -436,6 +447,9 @@ impl<'a> Reader<'a, '_> {
             '+' => text.push_str(&"\n".repeat(1 + trailing)),
             _ => text.push('\n'),
         }
+        if !literal && self.dialect.is_kustomize() {
+            text = kyaml::folded_round_trip(&text);
+        }
         Some(Value::String(text))
     }
 }
@@ -522,14 +536,14 @@ struct Flow<'s, 'r, 'a, 'l> {
     depth: usize,
 }
 
-impl Flow<'_, '_, '_, '_> {
+impl<'s> Flow<'s, '_, '_, '_> {
     fn spaces(&mut self) {
         while self.s.get(self.at) == Some(&b' ') {
             self.at += 1;
         }
     }
 
-    fn node(&mut self) -> Option<Value> {
+    fn node(&mut self, place: Place) -> Option<Value> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
@@ -544,7 +558,7 @@ impl Flow<'_, '_, '_, '_> {
                     self.at += 1;
                 } else {
                     loop {
-                        items.push(self.node()?);
+                        items.push(self.node(place.item())?);
                         if self.after_item(b']')? {
                             break;
                         }
@@ -568,10 +582,10 @@ impl Flow<'_, '_, '_, '_> {
                                 text
                             }
                             b'[' | b'{' => return None,
-                            _ => match self.scalar()? {
-                                Value::String(s) => s,
-                                other => key_string(&other)?,
-                            },
+                            _ => {
+                                let text = self.scalar_text()?;
+                                self.reader.key_text(text)?
+                            }
                         };
                         self.spaces();
                         if self.s.get(self.at) != Some(&b':') {
@@ -582,7 +596,7 @@ impl Flow<'_, '_, '_, '_> {
                         if matches!(self.s.get(self.at), Some(b',' | b'}') | None) {
                             return None;
                         }
-                        let value = self.node()?;
+                        let value = self.node(place.key(&key))?;
                         if key == "<<" {
                             return None;
                         }
@@ -602,7 +616,10 @@ impl Flow<'_, '_, '_, '_> {
                 self.at += used;
                 Value::String(text)
             }
-            _ => self.scalar()?,
+            _ => {
+                let text = self.scalar_text()?;
+                self.reader.plain(text, place)
+            }
         };
         self.depth -= 1;
         Some(v)
@@ -624,8 +641,8 @@ impl Flow<'_, '_, '_, '_> {
         (self.s.get(self.at) != Some(&close)).then_some(false)
     }
 
-    /// A plain scalar inside a flow collection.
-    fn scalar(&mut self) -> Option<Value> {
+    /// A plain scalar inside a flow collection: its text.
+    fn scalar_text(&mut self) -> Option<&'s str> {
         let start = self.at;
         let first = *self.s.get(start)?;
         let next = self.s.get(start + 1).copied();
@@ -652,6 +669,6 @@ impl Flow<'_, '_, '_, '_> {
         if text.is_empty() {
             return None;
         }
-        Some(self.reader.plain(text))
+        Some(text)
     }
 }

@@ -187,6 +187,42 @@ fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
     }
 }
 
+/// kustomize writes every object's `metadata.annotations` anew at the end of
+/// a build (its own bookkeeping annotations come off): each value as text,
+/// and no field at all when none is left (`annotations: {}` or `null` goes).
+pub fn annotations_as_printed(object: &mut Value) {
+    let Some(meta) = object.field_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let empty = match meta.field_mut("annotations") {
+        None => return,
+        Some(Value::Object(m)) => {
+            for v in m.values_mut() {
+                if !v.is_string() {
+                    *v = Value::String(scalar_text(v));
+                }
+            }
+            m.is_empty()
+        }
+        Some(Value::Null) => true,
+        Some(_) => false,
+    };
+    if empty {
+        meta.remove("annotations");
+    }
+}
+
+/// The text of a scalar as kyaml holds it (what a JSON patch or a
+/// replacement left as a number or boolean).
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        Value::Object(_) | Value::Array(_) => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// Objects marked `config.kubernetes.io/local-config: "true"` are not output.
 pub fn drop_local_config(resources: &mut Vec<Res>) {
     resources.retain(|r| {

@@ -211,6 +211,9 @@ pub fn build_with(
         finish::legacy_sort(&mut resources, &order);
     }
     metadata.apply(&mut resources, dir);
+    for r in resources.iter_mut() {
+        finish::annotations_as_printed(&mut r.object);
+    }
     Ok(resources.into_iter().map(|r| r.manifest).collect())
 }
 
@@ -627,7 +630,7 @@ fn load(tree: &dyn Tree, file: &str) -> Result<Value, KustomizeError> {
 fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeError> {
     let text = read_text(tree, path, "resources", path)?;
     let mut out = Vec::new();
-    for (i, doc) in parse(&text, path, Dialect::Kustomize)?
+    for (i, doc) in parse(&text, path, Dialect::KustomizeResources)?
         .into_iter()
         .enumerate()
     {
@@ -1057,19 +1060,7 @@ fn stringify_metadata_maps(obj: &mut Value) {
 
 /// Sorted keys at every level, as `kubectl kustomize` prints objects.
 pub fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), sorted(&m[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-        other => other.clone(),
-    }
+    crate::render::yaml_out::sort_keys(v)
 }
 
 #[cfg(test)]
