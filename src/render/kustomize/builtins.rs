@@ -444,7 +444,7 @@ pub fn replicas(resources: &mut [Res], replica: &Value, specs: &[FieldSpec]) -> 
         .and_then(Value::as_str)
         .unwrap_or_default();
     let matched = resources.iter().any(|r| {
-        r.names.iter().any(|n| n == name)
+        r.had_name(name)
             && specs
                 .iter()
                 .any(|s| s.applies_to(r.api_version(), r.kind()))

@@ -2,188 +2,20 @@
 //! names, name references brought up to date, local-config objects dropped, and
 //! the legacy kind order.
 
-use super::fieldspec::{self, NameReference};
 use super::generate;
 use super::KustomizeError;
 use super::Res;
 use crate::render::fields::Fields;
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub fn hash_suffixes(resources: &mut [Res]) {
     for r in resources.iter_mut().filter(|r| r.hash_suffix) {
         let h = generate::hash(&r.object);
         let name = format!("{}-{h}", r.name());
-        r.rename(&name);
-    }
-}
-
-/// A renamed (or moved) object a reference may point to.
-struct Referent {
-    kind: String,
-    group: String,
-    name: String,
-    namespace: String,
-    /// Every name it had: a reference may use any of them.
-    names: Vec<String>,
-    /// Every namespace it had: a reference may name any of them.
-    namespaces: Vec<String>,
-}
-
-/// Updates every reference to a renamed object, as kustomize's nameReference table lists them.
-pub fn name_references_update(resources: &mut [Res], table: &[NameReference]) {
-    let referents: Vec<Referent> = resources
-        .iter()
-        .filter(|r| {
-            r.names.first().is_some_and(|first| first != r.name())
-                || r.namespaces
-                    .first()
-                    .is_some_and(|first| first != r.namespace())
-        })
-        .map(|r| Referent {
-            kind: r.kind().to_string(),
-            group: r.group_version().0.to_string(),
-            name: r.name().to_string(),
-            namespace: r.namespace().to_string(),
-            names: r.names.clone(),
-            namespaces: r.namespaces.clone(),
-        })
-        .collect();
-    if referents.is_empty() {
-        return;
-    }
-    // Every name a referent had, sorted: the referents an old name may mean
-    // are one run of this list.
-    let mut by_old_name: Vec<(&str, usize)> = referents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| c.names.iter().map(move |n| (n.as_str(), i)))
-        .collect();
-    by_old_name.sort_unstable();
-    let named = |old: &str| {
-        let from = by_old_name.partition_point(|(n, _)| *n < old);
-        let to = from + by_old_name[from..].partition_point(|(n, _)| *n == old);
-        by_old_name[from..to].iter().map(|(_, i)| &referents[*i])
-    };
-    let in_table = |t: &NameReference, c: &Referent| {
-        c.kind == t.kind && t.group.as_deref().is_none_or(|g| g == c.group)
-    };
-    // The referrer specs of every table entry some referent belongs to, by the
-    // kind they apply to: each resource then looks only at its own.
-    let mut by_kind: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-    let mut any_kind: Vec<(usize, usize)> = Vec::new();
-    // One referent of each kind and group: the table is checked against these.
-    let mut kinds: Vec<&Referent> = Vec::new();
-    for c in &referents {
-        if !kinds.iter().any(|k| k.kind == c.kind && k.group == c.group) {
-            kinds.push(c);
-        }
-    }
-    for (t, entry) in table.iter().enumerate() {
-        if !kinds.iter().any(|c| in_table(entry, c)) {
-            continue;
-        }
-        for (i, spec) in entry.referrers.iter().enumerate() {
-            match &spec.kind {
-                Some(k) => by_kind.entry(k.as_str()).or_default().push((t, i)),
-                None => any_kind.push((t, i)),
-            }
-        }
-    }
-    let mut chosen: Vec<(usize, usize)> = Vec::new();
-    for r in resources.iter_mut() {
-        chosen.clear();
-        chosen.extend(
-            by_kind
-                .get(r.kind())
-                .into_iter()
-                .flatten()
-                .chain(&any_kind)
-                .filter(|(t, i)| table[*t].referrers[*i].applies_to(r.api_version(), r.kind())),
-        );
-        if chosen.is_empty() {
-            continue;
-        }
-        // The table's order, as kustomize applies it.
-        chosen.sort_unstable();
-        let referrer_ns = r.namespace().to_string();
-        for &(t, i) in &chosen {
-            let entry = &table[t];
-            let pick = |old: &str, ns: Option<&str>| -> Option<(String, String)> {
-                let matching = || named(old).filter(|c| in_table(entry, c));
-                let want_ns = ns.unwrap_or(&referrer_ns);
-                // Same namespace (or a cluster-scoped referent); a cluster-scoped
-                // referrer naming no namespace may point at the only candidate.
-                let only = || {
-                    let mut all = matching();
-                    all.next().filter(|_| all.next().is_none())
-                };
-                matching()
-                    .find(|c| c.namespace == want_ns || c.namespace.is_empty())
-                    .or_else(|| {
-                        matching().find(|c| c.namespaces.iter().any(|n| same_namespace(n, want_ns)))
-                    })
-                    .or_else(|| {
-                        (ns.is_none() && referrer_ns.is_empty())
-                            .then(only)
-                            .flatten()
-                    })
-                    .map(|c| (c.name.clone(), c.namespace.clone()))
-            };
-            let mut update = |m: &mut serde_json::Map<String, Value>, k: &str| {
-                let Some(v) = m.field_mut(k) else { return };
-                rename_in(v, &entry.kind, &pick);
-            };
-            let spec = &entry.referrers[i];
-            fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut update);
-        }
-    }
-}
-
-/// kustomize treats no namespace and `default` as the same.
-fn same_namespace(a: &str, b: &str) -> bool {
-    let default = |n: &str| n.is_empty() || n == "default";
-    a == b || (default(a) && default(b))
-}
-
-/// The current name (and namespace) of the referent an old name points to.
-type Pick<'a> = &'a dyn Fn(&str, Option<&str>) -> Option<(String, String)>;
-
-fn rename_in(v: &mut Value, kind: &str, pick: Pick) {
-    match v {
-        Value::String(s) => {
-            if let Some((new, _)) = pick(s, None) {
-                *s = new;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| rename_in(i, kind, pick)),
-        // Lists of objects such as binding subjects: only items of the referent's kind.
-        Value::Object(m) => {
-            if m.field("kind")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k != kind)
-            {
-                return;
-            }
-            let ns = m
-                .field("namespace")
-                .and_then(Value::as_str)
-                .map(String::from);
-            let found = m
-                .field("name")
-                .and_then(Value::as_str)
-                .and_then(|name| pick(name, ns.as_deref()));
-            if let Some((new, new_ns)) = found {
-                m.insert("name".into(), Value::String(new));
-                // A subject follows its referent into the referent's namespace.
-                if m.contains_key("kind") && !new_ns.is_empty() {
-                    m.insert("namespace".into(), Value::String(new_ns));
-                }
-            }
-        }
-        _ => {}
+        r.store_previous_id();
+        r.set_name(&name);
     }
 }
 

@@ -64,7 +64,8 @@ pub fn hash(obj: &Value) -> String {
     let mut m = Map::new();
     m.insert("kind".into(), obj["kind"].clone());
     m.insert("name".into(), json!(""));
-    m.insert("data".into(), obj.get("data").cloned().unwrap_or(json!({})));
+    // A generator with nothing to put in data writes no field: Go's hasher reads "".
+    m.insert("data".into(), obj.get("data").cloned().unwrap_or(json!("")));
     if obj["kind"] == "Secret" {
         m.insert("type".into(), obj.get("type").cloned().unwrap_or(json!("")));
     }
@@ -138,30 +139,44 @@ fn pairs(
     for env in envs {
         let path = normalize(dir, &env).map_err(|e| err("envs", e.to_string()))?;
         let text = tree.read(&path).map_err(|e| err("envs", e.to_string()))?;
-        for (n, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+        let text =
+            String::from_utf8(text).map_err(|e| err("envs", format!("{path}: not UTF-8: {e}")))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        for line in text.lines() {
+            // As kustomize reads them: the key as written (after leading
+            // space), the value as written, quotes and all; a line with no
+            // `=` is a key with an empty value.
             let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(err(
-                    "envs",
-                    format!("{path}: line {}: {line:?} is not KEY=VALUE", n + 1),
-                ));
-            };
-            out.push((k.trim().to_string(), v.as_bytes().to_vec()));
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            out.push((k.to_string(), v.as_bytes().to_vec()));
         }
     }
     for lit in strings("literals") {
-        let Some((k, v)) = lit.split_once('=') else {
+        let Some((k, v)) = lit.split_once('=').filter(|(k, _)| !k.is_empty()) else {
             return Err(err("literals", format!("{lit:?} is not KEY=VALUE")));
         };
-        out.push((k.trim().to_string(), unquote(v).as_bytes().to_vec()));
+        out.push((k.to_string(), unquote(v).as_bytes().to_vec()));
     }
     for f in strings("files") {
-        let (key, rel) = match f.split_once('=') {
-            Some((k, p)) => (k.trim().to_string(), p.trim().to_string()),
-            None => (f.rsplit('/').next().unwrap_or(&f).to_string(), f.clone()),
+        let (key, rel) = match f.split('=').collect::<Vec<_>>().as_slice() {
+            [_] => (
+                f.trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&f)
+                    .to_string(),
+                f.clone(),
+            ),
+            [k, p] if !k.is_empty() && !p.is_empty() => (k.to_string(), p.to_string()),
+            _ => return Err(err(
+                "files",
+                format!(
+                    "{f:?}: expected a path or KEY=path (key names and paths cannot contain '=')"
+                ),
+            )),
         };
         let path = normalize(dir, &rel).map_err(|e| err("files", e.to_string()))?;
         let bytes = tree.read(&path).map_err(|e| err("files", e.to_string()))?;
@@ -240,7 +255,8 @@ pub fn generate(
     obj.insert("apiVersion".into(), json!("v1"));
     obj.insert("kind".into(), json!(kind));
     obj.insert("metadata".into(), Value::Object(meta));
-    if !data.is_empty() {
+    // kustomize writes a Secret's data even when empty, a ConfigMap's only when not.
+    if !data.is_empty() || kind == "Secret" {
         obj.insert("data".into(), Value::Object(data));
     }
     if !binary.is_empty() {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod fieldspec;
 pub mod finish;
 pub mod generate;
+pub mod nameref;
 pub mod patch;
 pub mod replace;
 pub mod transform;
@@ -49,15 +50,31 @@ impl KustomizeError {
     }
 }
 
-/// One resource being built: the manifest, the names it had (for name
-/// references), whether it gets a content-hash suffix, and (for
+/// An id a resource had before its current one, as kustomize records it:
+/// kind, name and effective namespace (`default` for none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrevId {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
+/// kustomize's namespace for a cluster-scoped object in ids.
+const NOT_A_NAMESPACE: &str = "_non_namespaceable_";
+
+/// One resource being built: the manifest, what kustomize remembers of it
+/// (its previous ids and the name prefixes and suffixes it got, which name
+/// references are fixed by), whether it gets a content-hash suffix, and (for
 /// buildMetadata) the generator that made it and the steps that touched it.
 #[derive(Debug, Clone)]
 pub struct Res {
     pub manifest: Manifest,
-    pub names: Vec<String>,
-    /// Every namespace it had, first to last ("" for none).
-    pub namespaces: Vec<String>,
+    /// The ids it had before the current one, oldest first: recorded by
+    /// name prefixes and suffixes, the namespace, hash suffixes, JSON
+    /// patches and patches allowed to rename.
+    pub previous: Vec<PrevId>,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
     pub hash_suffix: bool,
     pub generated: Option<std::sync::Arc<ConfiguredBy>>,
     pub transformations: Vec<std::sync::Arc<ConfiguredBy>>,
@@ -78,20 +95,20 @@ impl std::ops::DerefMut for Res {
 
 impl Res {
     pub fn new(object: Value) -> Res {
-        let manifest = Manifest {
-            object,
-            file: String::new(),
-        };
         Res {
-            names: vec![manifest.name().to_string()],
-            namespaces: vec![manifest.namespace().to_string()],
-            manifest,
+            manifest: Manifest {
+                object,
+                file: String::new(),
+            },
+            previous: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
             hash_suffix: false,
             generated: None,
             transformations: Vec::new(),
         }
     }
-    pub fn rename(&mut self, name: &str) {
+    pub fn set_name(&mut self, name: &str) {
         if let Some(meta) = self
             .object
             .get_mut("metadata")
@@ -99,9 +116,39 @@ impl Res {
         {
             meta.insert("name".into(), json!(name));
         }
-        if self.names.last().map(String::as_str) != Some(name) {
-            self.names.push(name.to_string());
+    }
+    pub fn is_cluster_scoped(&self) -> bool {
+        transform::is_cluster_scoped(&self.object)
+    }
+    /// The namespace kustomize compares: `default` for none.
+    pub fn effective_namespace(&self) -> String {
+        effective_namespace(self.namespace(), self.is_cluster_scoped())
+    }
+    /// Records the current id among the previous ones (kustomize's StorePreviousId).
+    pub fn store_previous_id(&mut self) {
+        let id = PrevId {
+            kind: self.kind().to_string(),
+            name: self.name().to_string(),
+            namespace: self.effective_namespace(),
+        };
+        self.previous.push(id);
+    }
+    /// The id as first read: the oldest previous one, else the current one.
+    pub fn org_kind(&self) -> &str {
+        self.previous.first().map_or(self.kind(), |p| &p.kind)
+    }
+    pub fn org_name(&self) -> &str {
+        self.previous.first().map_or(self.name(), |p| &p.name)
+    }
+    pub fn org_namespace(&self) -> String {
+        match self.previous.first() {
+            Some(p) => p.namespace.clone(),
+            None => self.effective_namespace(),
         }
+    }
+    /// Whether any id it had or has carries `name`.
+    pub fn had_name(&self, name: &str) -> bool {
+        self.name() == name || self.previous.iter().any(|p| p.name == name)
     }
     /// (group, kind, namespace, name): what kustomize keeps unique.
     fn id(&self) -> (&str, &str, &str, &str) {
@@ -114,6 +161,18 @@ impl Res {
     }
     fn schema(&self) -> Schema<'static> {
         Schema::builtin(self.api_version(), self.kind())
+    }
+}
+
+/// kustomize's effective namespace: `default` for none, and none a pattern
+/// can match for a cluster-scoped object.
+pub fn effective_namespace(namespace: &str, cluster_scoped: bool) -> String {
+    if cluster_scoped {
+        NOT_A_NAMESPACE.into()
+    } else if namespace.is_empty() {
+        "default".into()
+    } else {
+        namespace.to_string()
     }
 }
 
@@ -204,7 +263,7 @@ pub fn build_with(
     let mut config = Config::shared();
     let (mut resources, sort) = build.build_into(dir, Vec::new(), &mut config, false, overrides)?;
     finish::hash_suffixes(&mut resources);
-    finish::name_references_update(&mut resources, &config.name_reference);
+    nameref::fix(&mut resources, &config.name_reference)?;
     replace::vars(&mut resources, &build.vars, &config.var_reference)?;
     finish::drop_local_config(&mut resources);
     if let Some(order) = sort {
@@ -706,6 +765,12 @@ fn add_all(resources: &mut Vec<Res>, added: Vec<Res>, file: &str) -> Result<(), 
     Ok(())
 }
 
+/// Adds what one generator entry made, as kustomize's accumulator absorbs
+/// it: created when no object has (or had) its id, merged into or replacing
+/// the one that has when `behavior` says so. The result is the generated
+/// object with the other's name, namespace, history, labels and annotations
+/// (and, for merge, its data under the new data); it keeps a hash suffix
+/// only if both wanted one.
 fn merge_generated(
     resources: &mut Vec<Res>,
     mut generated: Res,
@@ -714,78 +779,99 @@ fn merge_generated(
     file: &str,
     field: &str,
 ) -> Result<(), KustomizeError> {
+    let err = |m: String| KustomizeError::field(file, field, m);
     let behavior = entry
         .get("behavior")
         .and_then(Value::as_str)
         .unwrap_or("create");
     generated.generated = Some(std::sync::Arc::new(by));
-    if behavior == "create" {
-        return add_unique(resources, generated, file);
-    }
-    let existing = resources.iter().position(|r| {
-        r.kind() == generated.kind()
-            && r.name() == generated.name()
-            && (generated.namespace().is_empty() || r.namespace() == generated.namespace())
-    });
-    match (behavior, existing) {
-        ("merge", Some(i)) | ("replace", Some(i)) => {
-            let target = &mut resources[i];
-            for key in ["data", "binaryData"] {
-                let new = generated.object.get(key).cloned();
-                match (behavior, new) {
-                    ("replace", Some(v)) => {
-                        target.object[key] = v;
-                    }
-                    ("replace", None) => {
-                        if let Some(m) = target.object.as_object_mut() {
-                            m.remove(key);
-                        }
-                    }
-                    (_, Some(Value::Object(add))) => {
-                        let slot = target
-                            .object
-                            .as_object_mut()
-                            .expect("object")
-                            .entry(key)
-                            .or_insert_with(|| json!({}));
-                        if let Some(m) = slot.as_object_mut() {
-                            m.extend(add);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            for key in ["labels", "annotations"] {
-                if let Some(Value::Object(add)) = generated
-                    .object
-                    .pointer(&format!("/metadata/{key}"))
-                    .cloned()
-                {
-                    let meta = target.object["metadata"].as_object_mut().expect("metadata");
-                    let slot = meta.entry(key).or_insert_with(|| json!({}));
-                    if let Some(m) = slot.as_object_mut() {
-                        m.extend(add);
-                    }
-                }
-            }
-            target.hash_suffix = generated.hash_suffix;
-            Ok(())
+    let (api_version, kind, name) = (
+        generated.api_version().to_string(),
+        generated.kind().to_string(),
+        generated.name().to_string(),
+    );
+    let namespace = generated.effective_namespace();
+    let matches: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.api_version() == api_version
+                && ((r.kind() == kind && r.name() == name && r.effective_namespace() == namespace)
+                    || r.previous
+                        .iter()
+                        .any(|p| p.kind == kind && p.name == name && p.namespace == namespace))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let id = format!("{kind} {name:?}");
+    let i = match (matches.as_slice(), behavior) {
+        ([], "merge" | "replace") => {
+            return Err(err(format!(
+                "{id}: behavior {behavior}, but no object has that id to {behavior} with"
+            )))
         }
-        (_, None) => Err(KustomizeError::field(
-            file,
-            field,
-            format!(
-                "{:?}: behavior {behavior} but no {} of that name to {behavior} with",
-                generated.name(),
-                generated.kind()
-            ),
-        )),
-        (other, _) => Err(KustomizeError::field(
-            file,
-            field,
-            format!("behavior {other:?} is not create, merge or replace"),
-        )),
+        ([], _) => return add_unique(resources, generated, file),
+        ([i], "merge" | "replace") => *i,
+        ([_], _) => {
+            return Err(err(format!(
+                "{id} already exists; behavior must be merge or replace"
+            )))
+        }
+        _ => {
+            return Err(err(format!(
+                "{id}: {} objects could accept the merge",
+                matches.len()
+            )))
+        }
+    };
+    let old = &resources[i];
+    let keys: &[&str] = if behavior == "merge" {
+        &["labels", "annotations", "data", "binaryData"]
+    } else {
+        &["labels", "annotations"]
+    };
+    for key in keys {
+        let place = |o: &Value| -> Option<Map<String, Value>> {
+            let v = if matches!(*key, "labels" | "annotations") {
+                o.get("metadata").and_then(|m| m.get(*key))
+            } else {
+                o.get(*key)
+            };
+            v.and_then(Value::as_object).cloned()
+        };
+        let mut merged = place(&old.object).unwrap_or_default();
+        merged.extend(place(&generated.object).unwrap_or_default());
+        let slot = if matches!(*key, "labels" | "annotations") {
+            generated.object["metadata"]
+                .as_object_mut()
+                .expect("generated objects have metadata")
+        } else {
+            generated.object.as_object_mut().expect("object")
+        };
+        if merged.is_empty() {
+            slot.remove(*key);
+        } else {
+            slot.insert(key.to_string(), Value::Object(merged));
+        }
     }
+    let meta = generated.object["metadata"]
+        .as_object_mut()
+        .expect("generated objects have metadata");
+    meta.insert("name".into(), json!(old.name()));
+    match old.namespace() {
+        "" => meta.remove("namespace"),
+        ns => meta.insert("namespace".into(), json!(ns)),
+    };
+    generated.previous = old.previous.clone();
+    generated.prefixes = old.prefixes.clone();
+    generated.suffixes = old.suffixes.clone();
+    generated.hash_suffix &= old.hash_suffix;
+    generated.manifest.file = old.file.clone();
+    if behavior == "merge" {
+        generated.generated = old.generated.clone().or(generated.generated);
+    }
+    resources[i] = generated;
+    Ok(())
 }
 
 fn apply_smp_by_id(
@@ -802,11 +888,7 @@ fn apply_smp_by_id(
     let ns = p.pointer("/metadata/namespace").and_then(Value::as_str);
     let i = resources
         .iter()
-        .position(|r| {
-            r.kind() == kind
-                && (r.name() == name || r.names.iter().any(|n| n == name))
-                && ns.is_none_or(|n| n == r.namespace())
-        })
+        .position(|r| r.kind() == kind && r.had_name(name) && ns.is_none_or(|n| n == r.namespace()))
         .ok_or_else(|| {
             KustomizeError::field(
                 file,
@@ -876,11 +958,10 @@ fn apply_patch_entry(
         let ops = patch::json6902_ops(&docs[0]).map_err(&err)?;
         for r in resources.iter_mut() {
             if target.matches(r) {
+                r.store_previous_id();
                 r.object = patch::json6902(std::mem::take(&mut r.object), &ops)
                     .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
                 stringify_metadata_maps(&mut r.object);
-                let name = r.name().to_string();
-                r.rename(&name);
             }
         }
         return Ok(());
@@ -908,6 +989,9 @@ fn apply_patch_entry(
                     continue;
                 }
                 let mut removed = false;
+                if allow_name || allow_kind {
+                    resources[i].store_previous_id();
+                }
                 for p in &docs {
                     let mut p = p.clone();
                     if let Some(m) = p.as_object_mut() {
@@ -934,8 +1018,6 @@ fn apply_patch_entry(
                 if removed {
                     resources.remove(i);
                 } else {
-                    let name = resources[i].name().to_string();
-                    resources[i].rename(&name);
                     i += 1;
                 }
             }

@@ -281,6 +281,9 @@ impl Selector {
         })
     }
 
+    /// kustomize's `Select`: the name and namespace may match the object's
+    /// first (as written) or current ones; no namespace is `default`, and a
+    /// cluster-scoped object has none a pattern could match.
     pub fn matches(&self, r: &Res) -> bool {
         let (group, version) = r.group_version();
         let field = |re: &Option<regex_lite::Regex>, have: &str| {
@@ -289,8 +292,10 @@ impl Selector {
         field(&self.group, group)
             && field(&self.version, version)
             && field(&self.kind, r.kind())
-            && field(&self.name, r.name())
-            && field(&self.namespace, r.namespace())
+            && (field(&self.name, r.org_name()) || field(&self.name, r.name()))
+            && (self.namespace.is_none()
+                || field(&self.namespace, &r.org_namespace())
+                || field(&self.namespace, &r.effective_namespace()))
             && self
                 .label_selector
                 .as_ref()

@@ -81,6 +81,7 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
         }
     };
     for r in resources.iter_mut() {
+        r.store_previous_id();
         // metadata.namespace only on namespaced kinds, whatever the specs say;
         // metadata.name (a Namespace's) only on apiVersion v1 objects.
         let v1 = r.api_version() == "v1";
@@ -105,10 +106,6 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
                 .and_then(Value::as_object_mut)
             {
                 set(meta, "namespace");
-            }
-            let now = r.namespace().to_string();
-            if r.namespaces.last() != Some(&now) {
-                r.namespaces.push(now);
             }
         }
         if binding {
@@ -139,31 +136,37 @@ pub fn namespace(resources: &mut [Res], ns: &str, specs: &[FieldSpec], options: 
     }
 }
 
-/// Kinds prefixes and suffixes never touch (kustomize's skip list).
+/// Kinds prefixes and suffixes never touch (kustomize's skip list, by the
+/// kind the object was read with).
 fn keeps_its_name(r: &Res) -> bool {
-    match r.kind() {
+    match r.org_kind() {
         "CustomResourceDefinition" | "Namespace" => true,
         "APIService" => r.group_version().0 == "apiregistration.k8s.io",
         _ => false,
     }
 }
 
-/// namePrefix/nameSuffix at the fields `specs` name; `metadata/name` renames
-/// the object, so name references follow it.
+/// namePrefix or nameSuffix (kustomize runs them as two transformers) at the
+/// fields `specs` name; at `metadata/name` the object remembers its old id
+/// and the affix, which name references are fixed by.
 pub fn name_affix(resources: &mut [Res], prefix: &str, suffix: &str, specs: &[FieldSpec]) {
     if prefix.is_empty() && suffix.is_empty() {
         return;
     }
     for r in resources.iter_mut().filter(|r| !keeps_its_name(r)) {
-        let chosen: Vec<&FieldSpec> = specs
+        let (api_version, org_kind) = (r.api_version().to_string(), r.org_kind().to_string());
+        for spec in specs
             .iter()
-            .filter(|s| s.applies_to(r.api_version(), r.kind()))
-            .collect();
-        for spec in chosen {
+            .filter(|s| s.applies_to(&api_version, &org_kind))
+        {
             if spec.path.len() == 2 && spec.path[0] == "metadata" && spec.path[1] == "name" {
-                let renamed = format!("{prefix}{}{suffix}", r.name());
-                r.rename(&renamed);
-                continue;
+                if !prefix.is_empty() {
+                    r.prefixes.push(prefix.to_string());
+                }
+                if !suffix.is_empty() {
+                    r.suffixes.push(suffix.to_string());
+                }
+                r.store_previous_id();
             }
             fieldspec::visit(&mut r.object, &spec.path, spec.create, &mut |m, k| {
                 if let Some(Value::String(s)) = m.field_mut(k) {
@@ -221,10 +224,7 @@ pub fn replicas(resources: &mut [Res], entries: &[Value], specs: &[FieldSpec]) {
             continue;
         };
         // Entries name the object as written, before any prefix or suffix.
-        for r in resources
-            .iter_mut()
-            .filter(|r| r.names.iter().any(|n| n == name))
-        {
+        for r in resources.iter_mut().filter(|r| r.had_name(name)) {
             let mut set = |m: &mut Map<String, Value>, k: &str| {
                 m.insert(k.to_string(), count.clone());
             };
