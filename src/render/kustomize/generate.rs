@@ -171,12 +171,14 @@ fn pairs(
                 f.clone(),
             ),
             [k, p] if !k.is_empty() && !p.is_empty() => (k.to_string(), p.to_string()),
-            _ => return Err(err(
-                "files",
-                format!(
+            _ => {
+                return Err(err(
+                    "files",
+                    format!(
                     "{f:?}: expected a path or KEY=path (key names and paths cannot contain '=')"
                 ),
-            )),
+                ))
+            }
         };
         let path = normalize(dir, &rel).map_err(|e| err("files", e.to_string()))?;
         let bytes = tree.read(&path).map_err(|e| err("files", e.to_string()))?;

@@ -150,14 +150,14 @@ impl Res {
     pub fn had_name(&self, name: &str) -> bool {
         self.name() == name || self.previous.iter().any(|p| p.name == name)
     }
-    /// (group, kind, namespace, name): what kustomize keeps unique.
+    /// (apiVersion, kind, namespace, name): what kustomize keeps unique (no
+    /// namespace and `default` are one).
     fn id(&self) -> (&str, &str, &str, &str) {
-        (
-            self.group_version().0,
-            self.kind(),
-            self.namespace(),
-            self.name(),
-        )
+        let ns = match self.namespace() {
+            "default" if !self.is_cluster_scoped() => "",
+            ns => ns,
+        };
+        (self.api_version(), self.kind(), ns, self.name())
     }
     fn schema(&self) -> Schema<'static> {
         Schema::builtin(self.api_version(), self.kind())
@@ -728,11 +728,11 @@ fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeErro
 }
 
 fn duplicate(r: &Res, file: &str) -> KustomizeError {
-    let (g, k, ns, n) = r.id();
+    let (av, k, ns, n) = r.id();
     KustomizeError::field(
         file,
         "resources",
-        format!("may not add resource with an already registered id: {k}.{g} {ns}/{n}"),
+        format!("may not add resource with an already registered id: {k} {av} {ns}/{n}"),
     )
 }
 

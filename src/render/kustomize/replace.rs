@@ -19,15 +19,21 @@ enum Step {
     Any,
 }
 
-/// `spec.template.spec.containers.[name=web].image`, split on dots outside
-/// brackets (kyaml's SmarterPathSplitter); `containers[name=web]` is the
-/// field then the match.
+/// `spec.template.spec.containers.[name=web].image`, split as kyaml's
+/// SmarterPathSplitter splits it: on dots outside brackets, `\.` an escaped
+/// dot; `[k=v]` selects list items, `[a.b/c]` (no `=`) is a map key with
+/// dots; `containers[name=web]` is the field then the match.
 fn parse_path(path: &str) -> Vec<Step> {
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
-    for c in path.chars() {
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                cur.push('.');
+                chars.next();
+            }
             '[' => {
                 depth += 1;
                 cur.push(c);
@@ -42,7 +48,11 @@ fn parse_path(path: &str) -> Vec<Step> {
     }
     parts.push(cur);
     let mut steps = Vec::new();
-    for p in parts.into_iter().filter(|p| !p.is_empty()) {
+    for p in parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+    {
         let (field, bracket) = match p.find('[') {
             Some(0) => (String::new(), Some(p.clone())),
             Some(i) if p.ends_with(']') => (p[..i].to_string(), Some(p[i..].to_string())),
@@ -58,12 +68,12 @@ fn parse_path(path: &str) -> Vec<Step> {
             });
         }
         if let Some(b) = bracket {
-            let inner = &b[1..b.len() - 1];
+            let inner = b.trim_start_matches('[').trim_end_matches(']');
             match (inner.split_once('='), inner.parse::<usize>()) {
                 (Some((k, v)), _) => steps.push(Step::Match(k.to_string(), v.to_string())),
                 // `ports[0]`: the fieldpath syntax of vars.
                 (None, Ok(i)) => steps.push(Step::Index(i)),
-                (None, Err(_)) => steps.push(Step::Field(b)),
+                (None, Err(_)) => steps.push(Step::Field(inner.to_string())),
             }
         }
     }
@@ -557,6 +567,18 @@ mod tests {
         assert_eq!(
             get(&obj, &parse_path("spec.containers.-.name")),
             Some(&json!("web"))
+        );
+        assert_eq!(
+            parse_path(".metadata.annotations.[cert-manager.io/inject-ca-from]"),
+            [
+                Step::Field("metadata".into()),
+                Step::Field("annotations".into()),
+                Step::Field("cert-manager.io/inject-ca-from".into())
+            ]
+        );
+        assert_eq!(
+            parse_path("data.app\\.conf"),
+            [Step::Field("data".into()), Step::Field("app.conf".into())]
         );
         let mut obj = obj;
         let mut n = 0;
