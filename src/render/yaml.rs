@@ -100,6 +100,19 @@ pub fn parse_documents_as(text: &str, dialect: Dialect) -> Result<Vec<Value>, Ya
     parse_documents_full(text, dialect)
 }
 
+/// Resources as kustomize reads them ([`Dialect::KustomizeResources`]), with
+/// the JSON pointers of the map fields each document leaves empty (`key:`
+/// with no value): kustomize reads those as null but drops them when it
+/// merges a patch into the object, where a written `null` or `~` stays.
+pub fn parse_resources(text: &str) -> Result<Vec<(Value, Vec<String>)>, YamlError> {
+    if let Some(docs) = fast::parse(text, Dialect::KustomizeResources) {
+        return Ok(docs.into_iter().map(|d| (d, Vec::new())).collect());
+    }
+    let mut builder = Builder::new(text, Dialect::KustomizeResources);
+    builder.track_empty = true;
+    builder.documents()
+}
+
 /// The fast reader alone: `None` where it leaves the text to the full parser.
 /// For the differential test and benchmarks.
 pub fn parse_documents_fast(text: &str, dialect: Dialect) -> Option<Vec<Value>> {
@@ -108,35 +121,8 @@ pub fn parse_documents_fast(text: &str, dialect: Dialect) -> Option<Vec<Value>> 
 
 /// The full parser (saphyr's events), for everything the fast reader leaves.
 pub fn parse_documents_full(text: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
-    let mut builder = Builder {
-        events: Parser::new_from_str(text),
-        anchors: Vec::new(),
-        nodes: 0,
-        dialect,
-    };
-    let mut docs = Vec::new();
-    loop {
-        let (event, span) = builder.next()?;
-        match event {
-            Event::StreamEnd => return Ok(docs),
-            Event::DocumentStart(_) => {
-                let (first, span) = builder.next()?;
-                if matches!(first, Event::DocumentEnd) {
-                    continue;
-                }
-                let value = builder.node(first, span, Place::Root)?;
-                let (end, span) = builder.next()?;
-                if !matches!(end, Event::DocumentEnd) {
-                    return Err(error(span, "expected the end of the document"));
-                }
-                if !value.is_null() {
-                    docs.push(value);
-                }
-            }
-            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
-            _ => return Err(error(span, "unexpected content outside a document")),
-        }
-    }
+    let docs = Builder::new(text, dialect).documents()?;
+    Ok(docs.into_iter().map(|(d, _)| d).collect())
 }
 
 struct Builder<'a> {
@@ -144,6 +130,16 @@ struct Builder<'a> {
     anchors: Vec<(usize, Value)>,
     nodes: usize,
     dialect: Dialect,
+    text: &'a str,
+    /// Byte offsets of line starts, computed when first needed.
+    line_starts: Vec<usize>,
+    /// How many flow collections (`{...}`, `[...]`) enclose the node.
+    in_flow: usize,
+    /// Record the pointers of empty map values (`track_empty`): the path
+    /// to the node (escaped pointer segments) and what was found.
+    track_empty: bool,
+    path: Vec<(String, bool)>,
+    empty: Vec<String>,
 }
 
 fn error(span: Span, message: impl Into<String>) -> YamlError {
@@ -155,6 +151,49 @@ fn error(span: Span, message: impl Into<String>) -> YamlError {
 }
 
 impl<'a> Builder<'a> {
+    fn new(text: &'a str, dialect: Dialect) -> Builder<'a> {
+        Builder {
+            events: Parser::new_from_str(text),
+            anchors: Vec::new(),
+            nodes: 0,
+            dialect,
+            text,
+            line_starts: Vec::new(),
+            in_flow: 0,
+            track_empty: false,
+            path: Vec::new(),
+            empty: Vec::new(),
+        }
+    }
+
+    /// Every document, with the pointers of its empty map values when tracked.
+    fn documents(&mut self) -> Result<Vec<(Value, Vec<String>)>, YamlError> {
+        let mut docs = Vec::new();
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamEnd => return Ok(docs),
+                Event::DocumentStart(_) => {
+                    let (first, span) = self.next()?;
+                    if matches!(first, Event::DocumentEnd) {
+                        continue;
+                    }
+                    let value = self.node(first, span, Place::Root)?;
+                    let (end, span) = self.next()?;
+                    if !matches!(end, Event::DocumentEnd) {
+                        return Err(error(span, "expected the end of the document"));
+                    }
+                    let empty = std::mem::take(&mut self.empty);
+                    if !value.is_null() {
+                        docs.push((value, empty));
+                    }
+                }
+                Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
+                _ => return Err(error(span, "unexpected content outside a document")),
+            }
+        }
+    }
+
     fn next(&mut self) -> Result<(Event<'a>, Span), YamlError> {
         match self.events.next_event() {
             Some(Ok(pair)) => Ok(pair),
@@ -178,6 +217,22 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The character a collection starts with: `{` or `[` for flow style.
+    fn opens_flow(&mut self, span: Span) -> bool {
+        if self.line_starts.is_empty() {
+            self.line_starts = std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+        }
+        let Some(&start) = self.line_starts.get(span.start.line().saturating_sub(1)) else {
+            return false;
+        };
+        matches!(
+            self.text[start..].chars().nth(span.start.col()),
+            Some('{' | '[')
+        )
+    }
+
     fn remember(&mut self, anchor: usize, value: &Value) {
         if anchor > 0 {
             self.anchors.push((anchor, value.clone()));
@@ -188,11 +243,41 @@ impl<'a> Builder<'a> {
         self.count(1, span)?;
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag.map(|t| t.suffix.clone());
+                // Tags of YAML's core schema by name; any other as `!name`.
+                let tag = tag.map(|t| {
+                    if t.is_yaml_core_schema() {
+                        t.suffix.clone()
+                    } else {
+                        format!("!{}", t.suffix)
+                    }
+                });
                 let value = if place == Place::AnnotationValue
                     && self.dialect == Dialect::KustomizeResources
                 {
                     Value::String(text.to_string())
+                } else if self.dialect.is_kustomize()
+                    && text.is_empty()
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    if self.track_empty && self.path.last().is_some_and(|(_, in_map)| *in_map) {
+                        self.empty
+                            .push(self.path.iter().map(|(s, _)| s.as_str()).collect());
+                    }
+                    // go-yaml v3 reads a missing value inside braces or
+                    // brackets (`{a: , b}`) as an empty string, not null.
+                    // (In a patch it is still a null: one that deletes.)
+                    if self.in_flow > 0 && self.dialect == Dialect::KustomizeResources {
+                        Value::String(String::new())
+                    } else {
+                        Value::Null
+                    }
+                } else if self.in_flow > 0
+                    && self.dialect.is_kustomize()
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    kyaml::resolve_plain_in_flow(&text)
                 } else {
                     resolve_scalar(&text, style, tag.as_deref(), self.dialect)
                 };
@@ -212,19 +297,31 @@ impl<'a> Builder<'a> {
                 Ok(value)
             }
             Event::SequenceStart(anchor, _) => {
+                let flow = self.dialect.is_kustomize() && self.opens_flow(span);
+                self.in_flow += usize::from(flow);
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
                     if matches!(event, Event::SequenceEnd) {
                         break;
                     }
-                    items.push(self.node(event, span, place.item())?);
+                    if self.track_empty {
+                        self.path.push((format!("/{}", items.len()), false));
+                    }
+                    let item = self.node(event, span, place.item());
+                    if self.track_empty {
+                        self.path.pop();
+                    }
+                    items.push(item?);
                 }
+                self.in_flow -= usize::from(flow);
                 let value = Value::Array(items);
                 self.remember(anchor, &value);
                 Ok(value)
             }
             Event::MappingStart(anchor, _) => {
+                let flow = self.dialect.is_kustomize() && self.opens_flow(span);
+                self.in_flow += usize::from(flow);
                 let mut map = Map::new();
                 let mut merges = Vec::new();
                 loop {
@@ -246,7 +343,15 @@ impl<'a> Builder<'a> {
                         error(kspan, "mapping keys must be scalars to be read as JSON")
                     })?;
                     let (event, vspan) = self.next()?;
-                    let value = self.node(event, vspan, place.key(&key))?;
+                    if self.track_empty {
+                        let segment = key.replace('~', "~0").replace('/', "~1");
+                        self.path.push((format!("/{segment}"), true));
+                    }
+                    let value = self.node(event, vspan, place.key(&key));
+                    if self.track_empty {
+                        self.path.pop();
+                    }
+                    let value = value?;
                     if is_merge {
                         merges.push(value);
                         continue;
@@ -256,6 +361,7 @@ impl<'a> Builder<'a> {
                     }
                     map.insert(key, value);
                 }
+                self.in_flow -= usize::from(flow);
                 for merged in merges {
                     let sources = match merged {
                         Value::Array(items) => items,
@@ -302,6 +408,10 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>, dialect: Di
     match tag {
         Some("str") => return Value::String(text.to_string()),
         Some("int") | Some("float") | Some("bool") | Some("null") => {}
+        // go-yaml v3 reads a scalar with a tag it does not know as its text.
+        Some(t) if t.starts_with('!') && dialect.is_kustomize() => {
+            return Value::String(text.to_string())
+        }
         Some(_) => {}
         None if style == ScalarStyle::Folded && dialect.is_kustomize() => {
             return Value::String(kyaml::folded_round_trip(text))

@@ -256,6 +256,13 @@ impl<'a> Reader<'a, '_> {
             return match self.peek() {
                 Some((i, c)) if i > indent => self.block(i, c, place),
                 Some((i, c)) if i == indent && is_dash(c) => self.seq(i, c, place),
+                // kustomize drops a field left empty (`key:`) when it merges
+                // a patch in: the full parser records where they are.
+                _ if self.dialect == Dialect::KustomizeResources
+                    && place != Place::AnnotationValue =>
+                {
+                    None
+                }
                 _ => Some(self.plain("", place)),
             };
         }
@@ -618,7 +625,10 @@ impl<'s> Flow<'s, '_, '_, '_> {
             }
             _ => {
                 let text = self.scalar_text()?;
-                self.reader.plain(text, place)
+                match self.reader.dialect.is_kustomize() && place != Place::AnnotationValue {
+                    true => kyaml::resolve_plain_in_flow(text),
+                    false => self.reader.plain(text, place),
+                }
             }
         };
         self.depth -= 1;

@@ -44,6 +44,28 @@ pub fn resolve_plain(text: &str) -> Value {
     }
 }
 
+/// Whether go-yaml must quote (or block) this string: as a plain scalar it
+/// would read as something else, or could not be written at all.
+pub fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` \t".contains(c))
+        || s.ends_with([' ', '\t', ':'])
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.contains(['\n', '\r'])
+        || resolve_plain(s) != Value::String(s.to_string())
+}
+
+/// A plain scalar inside braces or brackets. kyaml writes flow collections
+/// back in flow style, where go-yaml quotes a scalar with `:` in it, so a
+/// timestamp with a time of day stays its text; a date alone still converts.
+pub fn resolve_plain_in_flow(text: &str) -> Value {
+    if text.contains(':') && timestamp(text).is_some() {
+        return Value::String(text.to_string());
+    }
+    resolve_plain(text)
+}
+
 /// go-yaml v3's integer and float forms of a scalar starting with a digit or sign.
 fn number(text: &str) -> Option<Value> {
     let plain: String = text.chars().filter(|c| *c != '_').collect();
@@ -512,6 +534,18 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(resolve_plain(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn flow_timestamps_with_a_time_stay_text() {
+        assert_eq!(
+            resolve_plain_in_flow("2001-12-14T21:59:43.10-05:00"),
+            json!("2001-12-14T21:59:43.10-05:00")
+        );
+        assert_eq!(
+            resolve_plain_in_flow("2002-12-14"),
+            json!("2002-12-14T00:00:00Z")
+        );
     }
 
     #[test]

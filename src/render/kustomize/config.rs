@@ -32,6 +32,19 @@ impl Config {
     pub fn builtin() -> &'static Config {
         static C: OnceLock<Config> = OnceLock::new();
         C.get_or_init(|| {
+            // kustomize's accumulations start empty and merge its default
+            // tables in: sorted, each spec kept once.
+            let mut config = Config::default();
+            config
+                .merge(&Config::tables())
+                .expect("the built-in tables merge");
+            config
+        })
+    }
+
+    /// The built-in tables as kustomize embeds them.
+    fn tables() -> Config {
+        {
             let table = fieldspec::builtin_table;
             Config {
                 name_prefix: table(include_str!("data/nameprefix.yaml")),
@@ -47,11 +60,17 @@ impl Config {
                 images: table(include_str!("data/images.yaml")),
                 replicas: table(include_str!("data/replicas.yaml")),
             }
-        })
+        }
     }
 
     pub fn shared() -> Shared {
         Cow::Borrowed(Config::builtin())
+    }
+
+    /// What a kustomization's accumulation starts with: nothing, until the
+    /// configurations of what it lists and its own are merged in.
+    pub fn empty() -> Shared {
+        Cow::Owned(Config::default())
     }
 
     /// A `configurations` file: a map from table name to fieldspecs. Keys
@@ -165,8 +184,10 @@ impl Config {
     }
 
     /// Adds `other` to this configuration as kustomize merges them: a spec
-    /// already present (same kind selector and path) is kept once, and the
-    /// same spec with a different `create` is an error.
+    /// is dropped when one already present has its path and the kind,
+    /// group and version it names (so a more specific spec that came first
+    /// stands for a general one), and with a different `create` that is an
+    /// error; then every table is sorted by kind, group and version.
     pub fn merge(&mut self, other: &Config) -> Result<(), String> {
         let tables: [(&mut Vec<FieldSpec>, &Vec<FieldSpec>, &str); 9] = [
             (&mut self.name_prefix, &other.name_prefix, "namePrefix"),
@@ -212,6 +233,7 @@ impl Config {
                 None => self.name_reference.push(r.clone()),
             }
         }
+        sort_references(&mut self.name_reference);
         Ok(())
     }
 }
@@ -219,10 +241,23 @@ impl Config {
 /// Merges `other` into the configuration in force, copying the built-in one
 /// only when something is really added.
 pub fn merge_into(config: &mut Shared, other: &Shared) -> Result<(), String> {
-    if let Cow::Borrowed(o) = other {
-        if std::ptr::eq(*o, Config::builtin()) {
-            return Ok(());
+    let builtin = matches!(other, Cow::Borrowed(o) if std::ptr::eq(*o, Config::builtin()));
+    if config.as_ref() == &Config::default() {
+        if builtin {
+            *config = other.clone();
+        } else {
+            // Merged into nothing, a configuration still loses the specs an
+            // earlier, more specific one stands for.
+            let mut fresh = Config::default();
+            fresh.merge(other)?;
+            *config = Cow::Owned(fresh);
         }
+        return Ok(());
+    }
+    // Every accumulated configuration has the built-in one in it (or specs
+    // that stand for its), so merging the built-in one changes nothing.
+    if builtin {
+        return Ok(());
     }
     if config.as_ref() == other.as_ref() {
         return Ok(());
@@ -236,7 +271,10 @@ pub fn merge_specs(
     table: &str,
 ) -> Result<(), String> {
     for spec in theirs {
-        let selects = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
+        // kustomize's effectivelyEquals: the spec present is selected by the new one.
+        let selects = |present: &Option<String>, new: &Option<String>| {
+            new.as_deref().is_none_or(str::is_empty) || present == new
+        };
         match mine.iter().find(|m| {
             m.path == spec.path
                 && selects(&m.kind, &spec.kind)
@@ -255,7 +293,38 @@ pub fn merge_specs(
             None => mine.push(spec.clone()),
         }
     }
+    sort_specs(mine);
     Ok(())
+}
+
+/// kustomize's Gvk order: its type order of kinds, then `group_version_kind`
+/// with `~G`, `~V`, `~K` for what is not given.
+fn gvk_key(
+    group: &Option<String>,
+    version: &Option<String>,
+    kind: &Option<String>,
+) -> (i64, String) {
+    let or = |v: &Option<String>, none: &str| match v.as_deref() {
+        None | Some("") => none.to_string(),
+        Some(s) => s.to_string(),
+    };
+    (
+        super::finish::Order::kind_rank(kind.as_deref().unwrap_or("")),
+        format!(
+            "{}_{}_{}",
+            or(group, "~G"),
+            or(version, "~V"),
+            or(kind, "~K")
+        ),
+    )
+}
+
+fn sort_specs(specs: &mut [FieldSpec]) {
+    specs.sort_by_cached_key(|s| gvk_key(&s.group, &s.version, &s.kind));
+}
+
+fn sort_references(refs: &mut [NameReference]) {
+    refs.sort_by_cached_key(|r| gvk_key(&r.group, &r.version, &Some(r.kind.clone())));
 }
 
 fn walk_definition<'a>(
@@ -375,7 +444,7 @@ mod tests {
 
     #[test]
     fn builtin_tables_read_as_the_yaml_reader_reads_them() {
-        let c = Config::builtin();
+        let c = Config::tables();
         let yaml = |text: &str| fieldspec::parse_table(text);
         assert_eq!(
             c.common_labels,

@@ -77,7 +77,13 @@ pub fn from_value(v: &Value) -> Option<FieldSpec> {
         group: s("group"),
         version: s("version"),
         kind: s("kind"),
-        path: split_path(v.get("path")?.as_str()?),
+        // Read as sigs.k8s.io/yaml reads configurations: any scalar as its text.
+        path: split_path(&match v.get("path")? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        }),
         create: v.get("create").and_then(Value::as_bool).unwrap_or(false),
     })
 }

@@ -21,7 +21,8 @@ pub fn hash_suffixes(resources: &mut [Res]) {
 
 /// kustomize writes every object's `metadata.annotations` anew at the end of
 /// a build (its own bookkeeping annotations come off): each value as text,
-/// and no field at all when none is left (`annotations: {}` or `null` goes).
+/// and no field at all when none is left (`annotations: {}`, `null` or
+/// anything else that is not a map goes).
 pub fn annotations_as_printed(object: &mut Value) {
     let Some(meta) = object.field_mut("metadata").and_then(Value::as_object_mut) else {
         return;
@@ -36,8 +37,8 @@ pub fn annotations_as_printed(object: &mut Value) {
             }
             m.is_empty()
         }
-        Some(Value::Null) => true,
-        Some(_) => false,
+        // kustomize reads what is not a map as no annotations at all.
+        Some(_) => true,
     };
     if empty {
         meta.remove("annotations");
@@ -55,15 +56,15 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-/// Objects marked `config.kubernetes.io/local-config: "true"` are not output.
+/// Objects marked `config.kubernetes.io/local-config` are not output: any
+/// value but "false" (kustomize's rule).
 pub fn drop_local_config(resources: &mut Vec<Res>) {
     resources.retain(|r| {
         r.object
             .field("metadata")
             .and_then(|m| m.field("annotations"))
             .and_then(|a| a.field("config.kubernetes.io/local-config"))
-            .and_then(Value::as_str)
-            != Some("true")
+            .is_none_or(|v| v.as_str() == Some("false"))
     });
 }
 
@@ -119,6 +120,11 @@ impl Order {
                 None => Order::builtin().clone(),
             },
         ))
+    }
+
+    /// kustomize's type order of a kind (its legacy sort, and its Gvk order).
+    pub fn kind_rank(kind: &str) -> i64 {
+        Order::builtin().rank(kind)
     }
 
     fn rank(&self, kind: &str) -> i64 {

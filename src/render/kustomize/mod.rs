@@ -75,6 +75,9 @@ pub struct Res {
     pub previous: Vec<PrevId>,
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// JSON pointers of the map fields the file left empty (`key:`): null
+    /// in the output unless a strategic merge patch meets the object.
+    pub empty_fields: Vec<String>,
     pub hash_suffix: bool,
     pub generated: Option<std::sync::Arc<ConfiguredBy>>,
     pub transformations: Vec<std::sync::Arc<ConfiguredBy>>,
@@ -103,6 +106,7 @@ impl Res {
             previous: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            empty_fields: Vec::new(),
             hash_suffix: false,
             generated: None,
             transformations: Vec::new(),
@@ -260,7 +264,7 @@ pub fn build_with(
         vars: Vec::new(),
         track: metadata.transformations,
     };
-    let mut config = Config::shared();
+    let mut config = Config::empty();
     let (mut resources, sort) = build.build_into(dir, Vec::new(), &mut config, false, overrides)?;
     finish::hash_suffixes(&mut resources);
     nameref::fix(&mut resources, &config.name_reference)?;
@@ -363,20 +367,23 @@ impl Build<'_> {
             let added = self.read_entry(dir, &file, "resources", &entry, config)?;
             add_all(&mut resources, added, &file)?;
         }
-        // What this kustomization adds to the transformer configuration.
+        // This kustomization's transformer configuration (the built-in one
+        // and what its files add) joins what it accumulated.
         type Reader = fn(&Value) -> Result<Config, String>;
         let readers: [(&str, Reader); 2] = [
             ("configurations", Config::from_file),
             ("crds", Config::from_openapi_definitions),
         ];
+        let mut own = Config::shared();
         for (field, read) in readers {
             for path in strings(&k, field) {
                 let doc = self.read_one(dir, &file, field, &path)?;
                 read(&doc)
-                    .and_then(|extra| config::merge_into(config, &std::borrow::Cow::Owned(extra)))
+                    .and_then(|extra| own.to_mut().merge(&extra))
                     .map_err(|m| err(field, format!("{path}: {m}")))?;
             }
         }
+        config::merge_into(config, &own).map_err(|m| err("configurations", m))?;
         let options = k.get("generatorOptions").cloned().unwrap_or(json!({}));
         for (field, gen_kind) in [
             ("configMapGenerator", "ConfigMap"),
@@ -456,7 +463,7 @@ impl Build<'_> {
         let path = normalize(dir, entry).map_err(|e| err(e.to_string()))?;
         match self.tree.kind(&path).map_err(|e| err(e.to_string()))? {
             EntryKind::Dir => {
-                let mut child = Config::shared();
+                let mut child = Config::empty();
                 let (added, _) = self.build_into(&path, Vec::new(), &mut child, false, None)?;
                 config::merge_into(config, &child).map_err(|m| err(format!("{entry}: {m}")))?;
                 Ok(added)
@@ -522,7 +529,7 @@ impl Build<'_> {
                 .map_err(|e| KustomizeError::field(file, field, e.to_string()))?
             {
                 EntryKind::Dir => {
-                    let mut child = Config::shared();
+                    let mut child = Config::empty();
                     inline.extend(
                         self.build_into(&path, Vec::new(), &mut child, false, None)?
                             .0,
@@ -688,20 +695,38 @@ fn load(tree: &dyn Tree, file: &str) -> Result<Value, KustomizeError> {
 
 fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeError> {
     let text = read_text(tree, path, "resources", path)?;
+    let docs = yaml::parse_resources(&text)
+        .map_err(|e| KustomizeError::field(path, &format!("line {}", e.line), e.message))?;
     let mut out = Vec::new();
-    for (i, doc) in parse(&text, path, Dialect::KustomizeResources)?
-        .into_iter()
-        .enumerate()
-    {
-        let items = if fields::text(&doc, "kind") == "List" {
-            doc.get("items")
+    for (i, (doc, empty)) in docs.into_iter().enumerate() {
+        // kustomize skips empty documents (`{}`), as it skips blank ones.
+        if doc.as_object().is_some_and(|m| m.is_empty()) {
+            continue;
+        }
+        let items: Vec<(Value, Vec<String>)> = if fields::text(&doc, "kind") == "List" {
+            let items = doc
+                .get("items")
                 .and_then(Value::as_array)
                 .cloned()
-                .unwrap_or_default()
+                .unwrap_or_default();
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(n, item)| {
+                    let prefix = format!("/items/{n}/");
+                    let mine = empty
+                        .iter()
+                        .filter_map(|p| p.strip_prefix(&prefix[..prefix.len() - 1]))
+                        .filter(|p| p.starts_with('/'))
+                        .map(String::from)
+                        .collect();
+                    (item, mine)
+                })
+                .collect()
         } else {
-            vec![doc]
+            vec![(doc, empty)]
         };
-        for item in items {
+        for (item, empty_fields) in items {
             let name = item
                 .field("metadata")
                 .map_or("", |m| fields::text(m, "name"));
@@ -714,6 +739,7 @@ fn read_resources(tree: &dyn Tree, path: &str) -> Result<Vec<Res>, KustomizeErro
             }
             let mut r = Res::new(item);
             r.file = path.to_string();
+            r.empty_fields = empty_fields;
             out.push(r);
         }
         if out.len() > MAX_DOCUMENTS {
@@ -880,6 +906,10 @@ fn apply_smp_by_id(
     file: &str,
     field: &str,
 ) -> Result<(), KustomizeError> {
+    // kustomize skips an empty document among patches.
+    if p.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(());
+    }
     let kind = p.get("kind").and_then(Value::as_str).unwrap_or_default();
     let name = p
         .pointer("/metadata/name")
@@ -902,6 +932,7 @@ fn apply_smp_by_id(
         resources[i].name().to_string(),
         resources[i].namespace().to_string(),
     );
+    patch::drop_empty_fields(&mut resources[i]);
     match patch::strategic_merge(&resources[i].object, p, schema) {
         Some(mut obj) => {
             // The patch names its target by any name it had; it never renames it.
@@ -959,9 +990,10 @@ fn apply_patch_entry(
         for r in resources.iter_mut() {
             if target.matches(r) {
                 r.store_previous_id();
+                // Through JSON and back, an empty field is a written null.
+                r.empty_fields.clear();
                 r.object = patch::json6902(std::mem::take(&mut r.object), &ops)
                     .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
-                stringify_metadata_maps(&mut r.object);
             }
         }
         return Ok(());
@@ -992,7 +1024,10 @@ fn apply_patch_entry(
                 if allow_name || allow_kind {
                     resources[i].store_previous_id();
                 }
-                for p in &docs {
+                for p in docs
+                    .iter()
+                    .filter(|p| !p.as_object().is_some_and(|m| m.is_empty()))
+                {
                     let mut p = p.clone();
                     if let Some(m) = p.as_object_mut() {
                         if !allow_kind {
@@ -1007,6 +1042,7 @@ fn apply_patch_entry(
                         }
                     }
                     let schema = resources[i].schema();
+                    patch::drop_empty_fields(&mut resources[i]);
                     match patch::strategic_merge(&resources[i].object, &p, schema) {
                         Some(obj) => resources[i].object = obj,
                         None => {
@@ -1120,23 +1156,6 @@ fn apply_overrides(k: &mut Value, o: &KustomizeSource) {
     }
     for r in &o.replicas {
         upsert_named(k, "replicas", json!({"name": r.name, "count": r.count}));
-    }
-}
-
-/// Label and annotation values are strings; kustomize turns what a JSON6902
-/// patch set as a number or boolean into its text.
-fn stringify_metadata_maps(obj: &mut Value) {
-    for key in ["labels", "annotations"] {
-        if let Some(m) = obj
-            .pointer_mut(&format!("/metadata/{key}"))
-            .and_then(Value::as_object_mut)
-        {
-            for v in m.values_mut() {
-                if !v.is_string() && !v.is_null() {
-                    *v = Value::String(v.to_string());
-                }
-            }
-        }
     }
 }
 
@@ -1254,7 +1273,7 @@ mod tests {
             ),
             (
                 "replicas:\n- {name: web, count: 2}\n",
-                "k/kustomization.yaml: replicas: \"web\" matches no resource of a kind replicas applies to (Deployment, ReplicationController, ReplicaSet, StatefulSet)",
+                "k/kustomization.yaml: replicas: \"web\" matches no resource of a kind replicas applies to (Deployment, StatefulSet, ReplicaSet, ReplicationController)",
             ),
             (
                 "buildMetadata: [everything]\n",

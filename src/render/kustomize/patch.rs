@@ -20,8 +20,34 @@ fn directive(m: &Map<String, Value>) -> Option<&str> {
     m.get("$patch").and_then(Value::as_str)
 }
 
+/// A map the patch adds: kyaml walks it as it merges, which drops its
+/// `$patch` directive and, at every depth, the fields it sets to null.
 fn without_directive(m: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = m.clone();
+    fn strip(v: &Value) -> Option<Value> {
+        match v {
+            Value::Null => None,
+            Value::Object(m) if directive(m) == Some("delete") => None,
+            Value::Object(m) => Some(Value::Object(
+                m.iter()
+                    .filter(|(k, _)| *k != "$patch")
+                    .filter_map(|(k, v)| strip(v).map(|v| (k.clone(), v)))
+                    .collect(),
+            )),
+            Value::Array(a) => Some(Value::Array(
+                a.iter()
+                    .map(|i| match i {
+                        Value::Object(_) => strip(i).unwrap_or(Value::Null),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+    let mut out: Map<String, Value> = m
+        .iter()
+        .filter_map(|(k, v)| strip(v).map(|v| (k.clone(), v)))
+        .collect();
     out.remove("$patch");
     out
 }
@@ -53,6 +79,13 @@ fn merge_map(
                 Some("delete") => None,
                 _ => Some(Value::Object(without_directive(p))),
             },
+            // kyaml keeps the written style of the value it replaces: a
+            // number or boolean patched over a quoted string is a string.
+            (Some(Value::String(o)), p @ (Value::Number(_) | Value::Bool(_)))
+                if crate::render::yaml::kyaml::needs_quotes(o) =>
+            {
+                Some(Value::String(p.to_string()))
+            }
             (_, p) => Some(p.clone()),
         };
         match merged {
@@ -92,7 +125,21 @@ fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Vec<Value>
             .cloned()
             .collect();
     }
-    match schema.patch_list_keys() {
+    let keys = schema.patch_list_keys();
+    // kyaml's walk of a list merged by key drops the items that are empty maps.
+    let kept: Vec<Value>;
+    let original = match &keys {
+        Some(k) if !k.is_empty() => {
+            kept = original
+                .iter()
+                .filter(|o| !o.as_object().is_some_and(Map::is_empty))
+                .cloned()
+                .collect();
+            &kept[..]
+        }
+        _ => original,
+    };
+    match keys {
         None => patch.to_vec(),
         Some(keys) if keys.is_empty() => {
             // A set of primitives: the patch's values first, then the rest.
@@ -192,19 +239,81 @@ impl Schema<'_> {
     }
 }
 
+/// Drops the fields the resource left empty (`key:`), as kustomize's merge
+/// walk drops them when a strategic merge patch meets the object: in maps
+/// and in the items of lists merged by key (a list replaced whole is not
+/// walked). Once merged, none are left to track.
+pub fn drop_empty_fields(r: &mut Res) {
+    let pointers = std::mem::take(&mut r.empty_fields);
+    let root = r.schema();
+    for pointer in pointers {
+        let segments: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let Some((last, parents)) = segments.split_last() else {
+            continue;
+        };
+        if let Some(m) = walked_parent(&mut r.manifest.object, parents, root) {
+            // Null, or the empty string go-yaml reads `{key: }` as.
+            if m.get(last)
+                .is_some_and(|v| v.is_null() || v.as_str() == Some(""))
+            {
+                m.remove(last);
+            }
+        }
+    }
+}
+
+/// The map at `path` if kustomize's merge walk reaches it: through maps, and
+/// through the items of lists merged by key.
+fn walked_parent<'v>(
+    v: &'v mut Value,
+    path: &[String],
+    schema: Schema,
+) -> Option<&'v mut Map<String, Value>> {
+    let Some((seg, rest)) = path.split_first() else {
+        return v.as_object_mut();
+    };
+    match v {
+        Value::Object(m) => walked_parent(m.get_mut(seg)?, rest, schema.field(seg)),
+        Value::Array(items) if schema.patch_list_keys().is_some_and(|k| !k.is_empty()) => {
+            let item = items.get_mut(seg.parse::<usize>().ok()?)?;
+            walked_parent(item, rest, schema.items())
+        }
+        _ => None,
+    }
+}
+
 /// Reads a JSON6902 patch (a list of operations).
 pub fn json6902_ops(ops: &Value) -> Result<json_patch::Patch, String> {
     serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON6902 patch: {e}"))
 }
 
-/// Applies a JSON6902 patch. As kustomize does, an
-/// `add` first creates the maps (or lists, before an index) its path lacks.
+/// Applies a JSON6902 patch. As kustomize does, an `add` first creates the
+/// maps (or lists, before an index) its path lacks, and a `replace` of a key
+/// a map lacks adds it (the json-patch kustomize uses only checks that the
+/// map is there).
 pub fn json6902(target: Value, patch: &json_patch::Patch) -> Result<Value, String> {
+    use json_patch::{AddOperation, PatchOperation};
     let mut out = target;
     for (i, op) in patch.0.iter().enumerate() {
-        if let json_patch::PatchOperation::Add(add) = op {
-            ensure_parents(&mut out, &add.path.to_string());
-        }
+        let adding;
+        let op = match op {
+            PatchOperation::Add(add) => {
+                ensure_parents(&mut out, &add.path.to_string());
+                op
+            }
+            PatchOperation::Replace(r) if missing_key_of_a_map(&out, &r.path.to_string()) => {
+                adding = PatchOperation::Add(AddOperation {
+                    path: r.path.clone(),
+                    value: r.value.clone(),
+                });
+                &adding
+            }
+            other => other,
+        };
         json_patch::patch(&mut out, std::slice::from_ref(op)).map_err(|e| {
             // The crate numbers the operation within the one-op patch it was given.
             e.to_string()
@@ -212,6 +321,22 @@ pub fn json6902(target: Value, patch: &json_patch::Patch) -> Result<Value, Strin
         })?;
     }
     Ok(out)
+}
+
+/// Whether `path` names a key its (existing) parent map does not have.
+fn missing_key_of_a_map(doc: &Value, path: &str) -> bool {
+    let Some((parent, key)) = path.rsplit_once('/') else {
+        return false;
+    };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    let parent = if parent.is_empty() {
+        Some(doc)
+    } else {
+        doc.pointer(parent)
+    };
+    parent
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.contains_key(&key))
 }
 
 fn ensure_parents(doc: &mut Value, path: &str) {
