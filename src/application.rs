@@ -33,7 +33,18 @@ pub struct ApplicationSpec {
     #[schemars(default = "default_project")]
     pub project: String,
     /// Where the manifests come from.
+    #[serde(default, skip_serializing_if = "ApplicationSource::is_unset")]
     pub source: ApplicationSource,
+    /// Several sources (Argo CD's multi-source apps): accepted, not rendered yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
+    /// Argo CD's source hydrator: accepted, not run by skiff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserved_object")]
+    pub source_hydrator: Option<serde_json::Value>,
+    /// Links, addresses and notes about the app, shown by `skiff app get` and the UI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub info: Vec<Info>,
     /// Where they go.
     pub destination: ApplicationDestination,
     /// When and how to sync.
@@ -55,6 +66,13 @@ fn default_project() -> String {
     "default".into()
 }
 
+/// A name and a value (a URL, an address, plain text) about an application.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct Info {
+    pub name: String,
+    pub value: String,
+}
+
 /// A path in a git repository at a revision.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -67,7 +85,7 @@ pub struct ApplicationSource {
     #[schemars(default = "default_revision")]
     pub target_revision: String,
     /// The directory in the repository ("" or "." for the root).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
     /// Options for a plain directory of manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,10 +93,105 @@ pub struct ApplicationSource {
     /// Overrides applied on top of a kustomization, as Argo CD applies them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kustomize: Option<KustomizeSource>,
+    /// A chart in a Helm repository (Argo CD's field; not rendered yet).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chart: String,
+    /// Helm options (Argo CD's fields; not rendered yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmSource>,
+    /// A config management plugin (Argo CD's; skiff runs no plugins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginSource>,
+    /// The name other sources use for this one in `sources` (`$ref/path`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "ref")]
+    pub ref_: String,
+    /// A name for the source, shown by tools.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// Argo CD's Helm options, accepted so its Applications load.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmSource {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub value_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<HelmParameter>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub release_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub values: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserved_object")]
+    pub values_object: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_parameters: Vec<HelmFileParameter>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pass_credentials: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_missing_value_files: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_crds: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_schema_validation: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_tests: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kube_version: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmParameter {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_string: bool,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct HelmFileParameter {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub path: String,
+}
+
+/// Argo CD's config management plugin options, accepted so its Applications load.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct PluginSource {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<Info>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "preserved_list")]
+    pub parameters: Vec<serde_json::Value>,
+}
+
+fn preserved_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
 
 fn default_revision() -> String {
     "HEAD".into()
+}
+
+impl ApplicationSource {
+    /// An Application with only `sources` has no `source`.
+    pub fn is_unset(&self) -> bool {
+        *self == ApplicationSource::default()
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -93,6 +206,33 @@ pub struct DirectorySource {
     /// Skip files matching this glob (or `{a,b}` list of globs).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub exclude: String,
+    /// Argo CD's Jsonnet options: accepted, not rendered (skiff reads YAML and JSON).
+    #[serde(default, skip_serializing_if = "JsonnetSource::is_empty")]
+    pub jsonnet: JsonnetSource,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct JsonnetSource {
+    #[serde(default, rename = "extVars", skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+}
+
+impl JsonnetSource {
+    pub fn is_empty(&self) -> bool {
+        self.ext_vars.is_empty() && self.tlas.is_empty() && self.libs.is_empty()
+    }
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct JsonnetVar {
+    pub name: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub code: bool,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -119,6 +259,35 @@ pub struct KustomizeSource {
     pub patches: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<String>,
+    /// Overwrite labels the kustomization's commonLabels already sets
+    /// (without it, such a label is an error, as Argo CD's `kustomize edit`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_common_labels: bool,
+    /// Overwrite annotations its commonAnnotations already sets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_common_annotations: bool,
+    /// Expand `$VAR` and `${VAR}` in commonAnnotations values with the build
+    /// environment (ARGOCD_APP_NAME, ... and their SKIFF_ twins).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub common_annotations_envsubst: bool,
+    /// Add commonLabels to metadata only, not to selectors (kustomize's `labels`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub label_without_selector: bool,
+    /// With labelWithoutSelector, also label pod templates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub label_include_templates: bool,
+    /// Skip components that do not exist instead of failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_missing_components: bool,
+    /// For charts kustomize inflates (skiff inflates none): accepted, unused.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kube_version: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
+    /// The kustomize version Argo CD would pick: accepted and ignored
+    /// (skiff has one kustomize, v5's).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
 }
 
 fn preserved_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -131,7 +300,28 @@ fn preserved_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct KustomizeReplica {
     pub name: String,
+    /// A number, or a string holding one (Argo CD's int-or-string).
+    #[serde(deserialize_with = "int_or_string")]
+    #[schemars(schema_with = "int_or_string_schema")]
     pub count: i64,
+}
+
+fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => {
+            n.as_i64().ok_or_else(|| D::Error::custom("not an integer"))
+        }
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| D::Error::custom(format!("count {s:?} is not a number"))),
+        other => Err(D::Error::custom(format!("count {other} is not a number"))),
+    }
+}
+
+fn int_or_string_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]})
 }
 
 /// The cluster and namespace to deploy to. skiff deploys to its own cluster.
@@ -179,6 +369,11 @@ pub struct ManagedNamespaceMetadata {
 }
 
 impl SyncPolicy {
+    /// The automated policy in force: none when absent or `enabled: false`.
+    pub fn automated(&self) -> Option<&SyncPolicyAutomated> {
+        self.automated.as_ref().filter(|a| a.enabled != Some(false))
+    }
+
     pub fn has_option(&self, option: &str) -> bool {
         self.sync_options
             .iter()
@@ -198,6 +393,9 @@ pub struct SyncPolicyAutomated {
     /// Allow a sync that leaves the application with no objects.
     #[serde(default)]
     pub allow_empty: bool,
+    /// false turns automated sync off and keeps these settings (Argo CD's field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -208,6 +406,10 @@ pub struct RetryStrategy {
     pub limit: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<Backoff>,
+    /// Argo CD's: refresh the app before retrying. skiff's retries always
+    /// read the source again, so this is accepted and changes nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -396,6 +598,54 @@ pub struct RevisionHistory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_started_at: Option<String>,
     pub source: ApplicationSource,
+}
+
+impl ApplicationSpec {
+    /// The first field of Argo CD's Application that skiff accepts but does
+    /// not act on yet, with what to use instead: the app is then an
+    /// InvalidSpecError and nothing is applied or pruned.
+    pub fn unsupported(&self) -> Option<String> {
+        let source = &self.source;
+        let checks: [(bool, &str, &str); 6] = [
+            (
+                !self.sources.is_empty(),
+                "spec.sources",
+                "multiple sources are not supported yet; give one spec.source",
+            ),
+            (
+                self.source_hydrator.is_some(),
+                "spec.sourceHydrator",
+                "skiff does not hydrate manifests; point spec.source at the rendered path",
+            ),
+            (
+                !source.chart.is_empty(),
+                "spec.source.chart",
+                "Helm chart repositories are not supported yet; skiff renders plain manifests and kustomizations from git",
+            ),
+            (
+                source.helm.is_some(),
+                "spec.source.helm",
+                "Helm charts are not rendered yet; skiff renders plain manifests and kustomizations",
+            ),
+            (
+                source.plugin.is_some(),
+                "spec.source.plugin",
+                "skiff runs no config management plugins; commit what the plugin renders, or use a kustomization",
+            ),
+            (
+                source
+                    .directory
+                    .as_ref()
+                    .is_some_and(|d| !d.jsonnet.is_empty()),
+                "spec.source.directory.jsonnet",
+                "Jsonnet is not rendered; skiff reads YAML and JSON files",
+            ),
+        ];
+        checks
+            .iter()
+            .find(|(set, ..)| *set)
+            .map(|(_, field, why)| format!("{field}: {why}"))
+    }
 }
 
 /// The CRD as YAML, exactly what `skiff crd` prints and `crds/` holds.

@@ -416,12 +416,7 @@ fn destination(app: &Application) -> String {
 }
 
 fn autosync(app: &Application) -> String {
-    match app
-        .spec
-        .sync_policy
-        .as_ref()
-        .and_then(|p| p.automated.as_ref())
-    {
+    match app.spec.sync_policy.as_ref().and_then(|p| p.automated()) {
         None => "off".into(),
         Some(a) => {
             let mut parts = vec!["on"];
@@ -459,6 +454,9 @@ fn summary(app: &Application, colour: bool) -> String {
     ];
     if let Some(m) = status.map(|s| &s.health.message).filter(|m| !m.is_empty()) {
         lines.push(("Health Message", m.clone()));
+    }
+    for i in &spec.info {
+        lines.push(("Info", format!("{}: {}", i.name, i.value)));
     }
     if let Some(op) = status.and_then(|s| s.operation_state.as_ref()) {
         lines.push((

@@ -304,6 +304,7 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
                 recurse: args.recurse,
                 include: args.include,
                 exclude: args.exclude,
+                ..Default::default()
             };
             let tool = crate::render::detect(&tree, &rel).map_err(|e| e.to_string())?;
             let manifests = crate::render::render(&tree, &rel, &opts).map_err(|e| e.to_string())?;

@@ -330,7 +330,7 @@ async fn process(app: &Application, ctx: &Context) -> Result<Option<Duration>, E
                 .spec
                 .sync_policy
                 .as_ref()
-                .is_some_and(|p| p.automated.is_some())
+                .is_some_and(|p| p.automated().is_some())
                 .to_string(),
             repo: repo_label(&app.spec.source.repo_url),
             dest_server: app
@@ -477,7 +477,7 @@ fn target(app: &Application, asked: Asked, pass: &mut Pass) -> (ApplicationSourc
         let automated = spec
             .sync_policy
             .as_ref()
-            .is_some_and(|p| p.automated.is_some());
+            .is_some_and(|p| p.automated().is_some());
         let entry = status
             .into_iter()
             .flat_map(|s| &s.history)
@@ -495,7 +495,7 @@ fn target(app: &Application, asked: Asked, pass: &mut Pass) -> (ApplicationSourc
         let automated = spec
             .sync_policy
             .as_ref()
-            .is_some_and(|p| p.automated.is_some());
+            .is_some_and(|p| p.automated().is_some());
         if !automated && !revision.is_empty() {
             return (spec.source.clone(), revision.to_string(), false);
         }
@@ -556,6 +556,9 @@ async fn compare_and_sync(
             ),
         ));
     }
+    if let Some(message) = spec.unsupported() {
+        return Err(stop("InvalidSpecError", message));
+    }
     if spec.source.repo_url.trim().is_empty() {
         return Err(stop("InvalidSpecError", "spec.source.repoURL is empty"));
     }
@@ -600,7 +603,8 @@ async fn compare_and_sync(
 
     // Render.
     pass.tool = render::detect(&tree, &source.path).ok();
-    let manifests = render::render_source(&tree, &source).map_err(|e| {
+    let env = render::BuildEnv::of(app, &source, &resolved.commit);
+    let manifests = render::render_source(&tree, &source, &env).map_err(|e| {
         stop(
             "ComparisonError",
             format!(
@@ -627,7 +631,7 @@ async fn compare_and_sync(
     }
 
     let app_options = app_sync_options(app).map_err(|e| stop("InvalidSpecError", e))?;
-    let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
+    let automated = spec.sync_policy.as_ref().and_then(|p| p.automated());
 
     let ignore =
         Ignore::compile(&spec.ignore_differences).map_err(|e| stop("InvalidSpecError", e))?;
@@ -950,7 +954,7 @@ impl SyncRun<'_> {
         pass: &mut Pass,
     ) -> Result<(), Stop> {
         let (app, ctx, spec) = (self.app, self.ctx, &self.app.spec);
-        let automated = spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref());
+        let automated = spec.sync_policy.as_ref().and_then(|p| p.automated());
         let strategy = spec.sync_policy.as_ref().and_then(|p| p.retry.as_ref());
         let retries = self.running.map_or(0, |o| o.retry_count);
         // A retry waits out its backoff from the end of the failed attempt.

@@ -97,6 +97,9 @@ async fn compare_with(
     only: Option<&ObjectKey>,
 ) -> Result<Preview, String> {
     let spec = &app.spec;
+    if let Some(message) = spec.unsupported() {
+        return Err(message);
+    }
     let source = &spec.source;
     let revision = revision.unwrap_or(&source.target_revision);
     // Repository Secrets, when the caller may read them (a public repository needs none).
@@ -114,7 +117,8 @@ async fn compare_with(
         .await
         .map_err(|e| e.to_string())?;
     let tree = repos.tree(&resolved).map_err(|e| e.to_string())?;
-    let manifests = render::render_source(&tree, source)
+    let env = render::BuildEnv::of(app, source, &resolved.commit);
+    let manifests = render::render_source(&tree, source, &env)
         .map_err(|e| format!("rendering {} at {}: {e}", source.path, resolved.commit))?;
     let app_ns = app.namespace().unwrap_or_default();
     let dest_ns = spec.destination.namespace.clone().unwrap_or_default();

@@ -28,7 +28,7 @@ pub fn automated(app: &Application) -> bool {
     app.spec
         .sync_policy
         .as_ref()
-        .is_some_and(|p| p.automated.is_some())
+        .is_some_and(|p| p.automated().is_some())
 }
 
 impl Request {

@@ -232,11 +232,121 @@ pub fn detect(tree: &dyn Tree, path: &str) -> Result<Tool, RenderError> {
     })
 }
 
+/// Who a render is for: the build environment Argo CD gives its tools.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildEnv {
+    pub app_name: String,
+    pub app_namespace: String,
+    pub project: String,
+    /// The commit rendered.
+    pub revision: String,
+    pub source: crate::application::ApplicationSource,
+}
+
+impl BuildEnv {
+    /// The environment of a render of `app`'s `source` at `commit`.
+    pub fn of(
+        app: &crate::application::Application,
+        source: &crate::application::ApplicationSource,
+        commit: &str,
+    ) -> BuildEnv {
+        use kube::ResourceExt;
+        BuildEnv {
+            app_name: app.name_any(),
+            app_namespace: app.namespace().unwrap_or_default(),
+            project: app.spec.project.clone(),
+            revision: commit.to_string(),
+            source: source.clone(),
+        }
+    }
+
+    /// The variables, under Argo CD's names (`ARGOCD_APP_NAME`, ...) and
+    /// skiff's (`SKIFF_APP_NAME`, ...).
+    pub fn vars(&self) -> Vec<(String, String)> {
+        let short = |n: usize| self.revision.chars().take(n).collect::<String>();
+        let values = [
+            ("APP_NAME", self.app_name.clone()),
+            ("APP_NAMESPACE", self.app_namespace.clone()),
+            ("APP_PROJECT_NAME", self.project.clone()),
+            ("APP_REVISION", self.revision.clone()),
+            ("APP_REVISION_SHORT", short(7)),
+            ("APP_REVISION_SHORT_8", short(8)),
+            ("APP_SOURCE_REPO_URL", self.source.repo_url.clone()),
+            ("APP_SOURCE_PATH", self.source.path.clone()),
+            (
+                "APP_SOURCE_TARGET_REVISION",
+                self.source.target_revision.clone(),
+            ),
+        ];
+        ["ARGOCD_", "SKIFF_"]
+            .iter()
+            .flat_map(|prefix| {
+                values
+                    .iter()
+                    .map(move |(k, v)| (format!("{prefix}{k}"), v.clone()))
+            })
+            .collect()
+    }
+
+    /// Go's `os.Expand` over these variables, as Argo CD's envsubst does:
+    /// `$NAME` and `${NAME}`; an unknown name is empty; `$$` is `$`.
+    pub fn substitute(&self, text: &str) -> String {
+        let vars = self.vars();
+        let lookup = |name: &str| -> String {
+            if name == "$" {
+                return "$".into();
+            }
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(braced) = after.strip_prefix('{') {
+                match braced.find('}') {
+                    Some(end) if end > 0 => {
+                        out.push_str(&lookup(&braced[..end]));
+                        rest = &braced[end + 1..];
+                    }
+                    // Go drops a bad `${`.
+                    _ => rest = braced.find('}').map_or("", |e| &braced[e + 1..]),
+                }
+                continue;
+            }
+            let special = after
+                .chars()
+                .next()
+                .filter(|c| "*#$@!?-".contains(*c) || c.is_ascii_digit());
+            let len = match special {
+                Some(c) => c.len_utf8(),
+                None => after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len()),
+            };
+            if len == 0 {
+                // A `$` with no name after it stays.
+                out.push('$');
+                rest = after;
+            } else {
+                out.push_str(&lookup(&after[..len]));
+                rest = &after[len..];
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// Renders an Application's source: its path with the tool Argo CD would pick,
 /// directory options or kustomize overrides applied.
 pub fn render_source(
     tree: &dyn Tree,
     source: &crate::application::ApplicationSource,
+    env: &BuildEnv,
 ) -> Result<Vec<Manifest>, RenderError> {
     match detect(tree, &source.path)? {
         Tool::Kustomize => {
@@ -245,6 +355,7 @@ pub fn render_source(
                 tree,
                 &dir,
                 source.kustomize.as_ref(),
+                env,
             )?)
         }
         Tool::Directory => directory::render(
@@ -267,5 +378,25 @@ pub fn render(
             &crate::source::tree::normalize("", path)?,
         )?),
         Tool::Directory => directory::render(tree, path, directory),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_env_substitutes_as_go_os_expand() {
+        let env = BuildEnv {
+            app_name: "shop".into(),
+            app_namespace: "apps".into(),
+            revision: "abcdef0123456789".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            env.substitute("$ARGOCD_APP_NAME/${SKIFF_APP_NAMESPACE} at $ARGOCD_APP_REVISION_SHORT"),
+            "shop/apps at abcdef0"
+        );
+        assert_eq!(env.substitute("$$ $UNKNOWN! ${} $"), "$ !  $");
     }
 }

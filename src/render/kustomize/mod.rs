@@ -246,7 +246,7 @@ fn find_file(tree: &dyn Tree, dir: &str) -> Option<String> {
 
 /// Builds the kustomization at `dir` into the objects to apply.
 pub fn build(tree: &dyn Tree, dir: &str) -> Result<Vec<Manifest>, KustomizeError> {
-    build_with(tree, dir, None)
+    build_with(tree, dir, None, &crate::render::BuildEnv::default())
 }
 
 /// Builds with an Application's `source.kustomize` overrides applied to the
@@ -255,6 +255,7 @@ pub fn build_with(
     tree: &dyn Tree,
     dir: &str,
     overrides: Option<&KustomizeSource>,
+    env: &crate::render::BuildEnv,
 ) -> Result<Vec<Manifest>, KustomizeError> {
     let top_file = find_file(tree, dir).ok_or_else(|| no_kustomization(dir))?;
     let metadata = finish::BuildMetadata::of(&load(tree, &top_file)?, &top_file)?;
@@ -265,6 +266,7 @@ pub fn build_with(
         track: metadata.transformations,
     };
     let mut config = Config::empty();
+    let overrides = overrides.map(|o| (o, env));
     let (mut resources, sort) = build.build_into(dir, Vec::new(), &mut config, false, overrides)?;
     finish::hash_suffixes(&mut resources);
     nameref::fix(&mut resources, &config.name_reference)?;
@@ -317,7 +319,7 @@ impl Build<'_> {
         input: Vec<Res>,
         config: &mut config::Shared,
         component: bool,
-        overrides: Option<&KustomizeSource>,
+        overrides: Option<(&KustomizeSource, &crate::render::BuildEnv)>,
     ) -> Result<(Vec<Res>, Option<finish::Order>), KustomizeError> {
         let tree = self.tree;
         let file = find_file(tree, dir).ok_or_else(|| no_kustomization(dir))?;
@@ -338,7 +340,8 @@ impl Build<'_> {
         self.stack.push(dir.to_string());
         let mut k = load(tree, &file)?;
         if let Some(o) = overrides {
-            apply_overrides(&mut k, o);
+            apply_overrides(tree, dir, &mut k, o.0, o.1)
+                .map_err(|(field, m)| KustomizeError::field(&file, field, m))?;
         }
         let kind = k
             .get("kind")
@@ -992,8 +995,9 @@ fn apply_patch_entry(
                 r.store_previous_id();
                 // Through JSON and back, an empty field is a written null.
                 r.empty_fields.clear();
+                let what = format!("{} {:?}", r.kind(), r.name());
                 r.object = patch::json6902(std::mem::take(&mut r.object), &ops)
-                    .map_err(|e| err(format!("{} {:?}: {e}", r.kind(), r.name())))?;
+                    .map_err(|e| err(format!("{what}: {e}")))?;
             }
         }
         return Ok(());
@@ -1115,7 +1119,18 @@ fn upsert_named(k: &mut Value, field: &str, entry: Value) {
     }
 }
 
-fn apply_overrides(k: &mut Value, o: &KustomizeSource) {
+/// An Application's `source.kustomize` on top of the kustomization, as Argo
+/// CD applies it with `kustomize edit`: a label or annotation the
+/// kustomization already sets is an error unless forced; labels without
+/// selectors go to `labels`; annotations may expand the build environment;
+/// missing components may be skipped. Errors name the Application field.
+fn apply_overrides(
+    tree: &dyn Tree,
+    dir: &str,
+    k: &mut Value,
+    o: &KustomizeSource,
+    env: &crate::render::BuildEnv,
+) -> Result<(), (&'static str, String)> {
     let map = k.as_object_mut().expect("kustomization is a map");
     if !o.name_prefix.is_empty() {
         map.insert("namePrefix".into(), json!(o.name_prefix));
@@ -1126,20 +1141,97 @@ fn apply_overrides(k: &mut Value, o: &KustomizeSource) {
     if !o.namespace.is_empty() {
         map.insert("namespace".into(), json!(o.namespace));
     }
-    for (field, values) in [
-        ("commonLabels", &o.common_labels),
-        ("commonAnnotations", &o.common_annotations),
-    ] {
-        if !values.is_empty() {
-            let slot = map.entry(field).or_insert_with(|| json!({}));
-            if let Some(m) = slot.as_object_mut() {
-                for (key, v) in values {
-                    m.insert(key.clone(), json!(v));
+    let labels_field = "spec.source.kustomize.commonLabels";
+    let annotations_field = "spec.source.kustomize.commonAnnotations";
+    if !o.common_labels.is_empty() && o.label_without_selector {
+        let pairs: Map<String, Value> = o
+            .common_labels
+            .iter()
+            .map(|(key, v)| (key.clone(), json!(v)))
+            .collect();
+        if !o.force_common_labels {
+            let existing = map
+                .get("labels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get("pairs").and_then(Value::as_object));
+            for set in existing {
+                if let Some(key) = pairs.keys().find(|key| set.contains_key(*key)) {
+                    return Err((labels_field, format!("label {key:?} is already set by the kustomization's labels; set forceCommonLabels to overwrite it")));
                 }
+            }
+        }
+        let mut entry = json!({"pairs": pairs, "includeSelectors": false});
+        if o.label_include_templates {
+            entry["includeTemplates"] = json!(true);
+        }
+        let list = map.entry("labels").or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            items.push(entry);
+        }
+    }
+    let annotations: Vec<(String, String)> = o
+        .common_annotations
+        .iter()
+        .map(|(key, v)| {
+            let v = if o.common_annotations_envsubst {
+                env.substitute(v)
+            } else {
+                v.clone()
+            };
+            (key.clone(), v)
+        })
+        .collect();
+    let labels: Vec<(String, String)> = if o.label_without_selector {
+        Vec::new()
+    } else {
+        o.common_labels.clone().into_iter().collect()
+    };
+    for (field, values, force, what, app_field) in [
+        (
+            "commonLabels",
+            &labels,
+            o.force_common_labels,
+            "label",
+            labels_field,
+        ),
+        (
+            "commonAnnotations",
+            &annotations,
+            o.force_common_annotations,
+            "annotation",
+            annotations_field,
+        ),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let slot = map.entry(field).or_insert_with(|| json!({}));
+        if slot.is_null() {
+            *slot = json!({});
+        }
+        if let Some(m) = slot.as_object_mut() {
+            for (key, v) in values {
+                if m.contains_key(key) && !force {
+                    let flag = if what == "label" {
+                        "forceCommonLabels"
+                    } else {
+                        "forceCommonAnnotations"
+                    };
+                    return Err((app_field, format!("{what} {key:?} is already set by the kustomization's {field}; set {flag} to overwrite it")));
+                }
+                m.insert(key.clone(), json!(v));
             }
         }
     }
     for c in &o.components {
+        let exists = normalize(dir, c)
+            .ok()
+            .is_some_and(|p| tree.kind(&p).is_ok());
+        if !exists && o.ignore_missing_components {
+            continue;
+        }
         let list = map.entry("components").or_insert_with(|| json!([]));
         if let Some(items) = list.as_array_mut() {
             items.push(json!(c));
@@ -1157,6 +1249,7 @@ fn apply_overrides(k: &mut Value, o: &KustomizeSource) {
     for r in &o.replicas {
         upsert_named(k, "replicas", json!({"name": r.name, "count": r.count}));
     }
+    Ok(())
 }
 
 /// Sorted keys at every level, as `kubectl kustomize` prints objects.
@@ -1187,7 +1280,7 @@ mod tests {
             common_labels: [("team".to_string(), "a".to_string())].into(),
             ..Default::default()
         };
-        let out = build_with(&t, "k", Some(&o)).unwrap();
+        let out = build_with(&t, "k", Some(&o), &crate::render::BuildEnv::default()).unwrap();
         let d = &out[0].object;
         assert_eq!(d["metadata"]["name"], "p-web");
         assert_eq!(d["metadata"]["namespace"], "ns");
@@ -1200,6 +1293,62 @@ mod tests {
         assert_eq!(
             image_override("nginx:1.27"),
             json!({"name": "nginx", "newTag": "1.27"})
+        );
+    }
+
+    #[test]
+    fn argo_cd_kustomize_options_apply_as_kustomize_edit_does() {
+        let files = [
+            (
+                "k/kustomization.yaml",
+                "resources: [cm.yaml]\ncommonLabels: {team: a}\ncommonAnnotations: {note: x}\n",
+            ),
+            (
+                "k/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            ),
+        ];
+        let (_d, t) = tree(&files);
+        let env = crate::render::BuildEnv {
+            app_name: "shop".into(),
+            revision: "0123456789abcdef".into(),
+            ..Default::default()
+        };
+        let labels = |force| KustomizeSource {
+            common_labels: [("team".to_string(), "b".to_string())].into(),
+            force_common_labels: force,
+            ..Default::default()
+        };
+        let e = build_with(&t, "k", Some(&labels(false)), &env).unwrap_err();
+        assert_eq!(e.field, "spec.source.kustomize.commonLabels", "{e}");
+        let out = build_with(&t, "k", Some(&labels(true)), &env).unwrap();
+        assert_eq!(out[0].object["metadata"]["labels"]["team"], "b");
+        let o = KustomizeSource {
+            common_annotations: [(
+                "by".to_string(),
+                "$ARGOCD_APP_NAME@${SKIFF_APP_REVISION_SHORT}".to_string(),
+            )]
+            .into(),
+            common_annotations_envsubst: true,
+            common_labels: [("env".to_string(), "prod".to_string())].into(),
+            label_without_selector: true,
+            components: vec!["../missing".into()],
+            ignore_missing_components: true,
+            ..Default::default()
+        };
+        let out = build_with(&t, "k", Some(&o), &env).unwrap();
+        assert_eq!(
+            out[0].object["metadata"]["annotations"]["by"],
+            "shop@0123456"
+        );
+        assert_eq!(out[0].object["metadata"]["labels"]["env"], "prod");
+        let o = KustomizeSource {
+            components: vec!["../missing".into()],
+            ..Default::default()
+        };
+        assert!(
+            build_with(&t, "k", Some(&o), &env).is_err(),
+            "a missing component fails unless ignored"
         );
     }
 

@@ -99,6 +99,8 @@ struct AppLive {
     destination: String,
     project: String,
     policy: String,
+    /// spec.info: (name, value).
+    info: Vec<(String, String)>,
     operation: String,
     /// (type, message, since)
     conditions: Vec<(String, String, String)>,
@@ -139,7 +141,7 @@ pub fn render_app_live(
     let spec = &app.spec;
     let base = app_base(&summary.namespace, &summary.name);
     let op = status.operation_state.clone();
-    let policy = match spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()) {
+    let policy = match spec.sync_policy.as_ref().and_then(|p| p.automated()) {
         None => "manual".to_string(),
         Some(a) => format!(
             "automated{}{}",
@@ -167,6 +169,11 @@ pub fn render_app_live(
         destination: format!("{server} / {}", d.namespace.clone().unwrap_or_default()),
         project: summary.project,
         policy,
+        info: spec
+            .info
+            .iter()
+            .map(|i| (i.name.clone(), i.value.clone()))
+            .collect(),
         operation: op
             .as_ref()
             .map(|o| format!("{}: {} (started {})", o.phase, o.message, o.started_at))
