@@ -239,10 +239,44 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether a block scalar runs to the end of the input with no line
+    /// break after its last line, where saphyr's value has one break more
+    /// than go-yaml reads: a last line with content (clip and keep keep
+    /// only breaks that are there), or a last line of spaces as wide as the
+    /// content's indentation. (A narrower one under keep, go-yaml counts as
+    /// a break and saphyr does not; that one is left as saphyr reads it.)
+    fn block_scalar_ends_unterminated(&self, style: ScalarStyle, span: Span, value: &str) -> bool {
+        if !matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            || self.text.ends_with('\n')
+            || span.end.line() != self.text.split('\n').count()
+            || !value.ends_with('\n')
+        {
+            return false;
+        }
+        let last_line = self.text.rsplit('\n').next().unwrap_or("");
+        if !last_line.trim().is_empty() {
+            return true;
+        }
+        let indent = self
+            .text
+            .split('\n')
+            .skip(span.start.line().saturating_sub(1))
+            .find(|l| !l.trim().is_empty())
+            .map_or(usize::MAX, |l| l.len() - l.trim_start_matches(' ').len());
+        last_line.len() >= indent
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span, place: Place) -> Result<Value, YamlError> {
         self.count(1, span)?;
         match event {
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(mut text, style, anchor, tag) => {
+                if self.block_scalar_ends_unterminated(style, span, &text) {
+                    // The input ends on the scalar's last line, with no line
+                    // break for clip or keep to keep (saphyr adds one).
+                    if let Some(t) = text.strip_suffix('\n') {
+                        text = t.to_string().into();
+                    }
+                }
                 // Tags of YAML's core schema by name; any other as `!name`.
                 let tag = tag.map(|t| {
                     if t.is_yaml_core_schema() {
@@ -530,6 +564,26 @@ fn looks_like_float(text: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_the_input_keeps_only_the_breaks_there() {
+        // As go-yaml reads them: an inline patch inside a `|-` block ends
+        // with no line break, so its own `|` value has none either.
+        for (text, want) in [
+            ("a: |\n  x\n  y", "x\ny"),
+            ("a: |\n  x\n  y\n", "x\ny\n"),
+            ("a: >\n  x\n  y", "x y"),
+            ("a: |+\n  x\n  ", "x\n"),
+            ("a: |\n  x\n\n  ", "x\n"),
+            ("a: |+\n  x\n    ", "x\n  "),
+            ("a: |-\n  x\n  y", "x\ny"),
+        ] {
+            for dialect in [Dialect::Kubectl, Dialect::KustomizeResources] {
+                let docs = parse_documents_as(text, dialect).unwrap();
+                assert_eq!(docs[0]["a"], json!(want), "{text:?} ({dialect:?})");
+            }
+        }
+    }
 
     #[test]
     fn plain_scalars_resolve_as_yaml_1_1() {
