@@ -2,7 +2,7 @@
 //! appends to generated names (computed once, after every patch).
 
 use super::{KustomizeError, Res};
-use crate::source::tree::{normalize, Tree};
+use crate::source::tree::Tree;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::Digest;
@@ -137,7 +137,7 @@ fn pairs(
         envs.push(e.to_string());
     }
     for env in envs {
-        let path = normalize(dir, &env).map_err(|e| err("envs", e.to_string()))?;
+        let path = super::load_path(dir, &env).map_err(|e| err("envs", e))?;
         let text = tree.read(&path).map_err(|e| err("envs", e.to_string()))?;
         let text =
             String::from_utf8(text).map_err(|e| err("envs", format!("{path}: not UTF-8: {e}")))?;
@@ -180,7 +180,7 @@ fn pairs(
                 ))
             }
         };
-        let path = normalize(dir, &rel).map_err(|e| err("files", e.to_string()))?;
+        let path = super::load_path(dir, &rel).map_err(|e| err("files", e))?;
         let bytes = tree.read(&path).map_err(|e| err("files", e.to_string()))?;
         out.push((key, bytes));
     }

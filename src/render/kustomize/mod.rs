@@ -28,6 +28,24 @@ use builtins::{Action, ConfiguredBy, Step};
 use config::Config;
 use serde_json::{json, Map, Value};
 
+/// The path of a file a kustomization at `dir` reads (a resource file, a
+/// patch, a generator's source, a configuration): as kustomize's default
+/// load restrictor (`LoadRestrictionsRootOnly`) allows, only in or below
+/// `dir`. Directories (bases, components) may be anywhere in the tree.
+pub(crate) fn load_path(dir: &str, entry: &str) -> Result<String, String> {
+    let path = normalize(dir, entry).map_err(|e| e.to_string())?;
+    let below = dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"));
+    if !below {
+        return Err(format!(
+            "{entry:?}: security: file {path} is not in or below {} (kustomize reads \
+             files only from the kustomization's own directory; make the other \
+             directory a kustomization and list it under resources or components)",
+            if dir.is_empty() { "." } else { dir }
+        ));
+    }
+    Ok(path)
+}
+
 /// How deep kustomizations may nest.
 pub const MAX_DEPTH: usize = 32;
 
@@ -471,7 +489,10 @@ impl Build<'_> {
                 config::merge_into(config, &child).map_err(|m| err(format!("{entry}: {m}")))?;
                 Ok(added)
             }
-            EntryKind::File => read_resources(self.tree, &path),
+            EntryKind::File => {
+                load_path(dir, entry).map_err(err)?;
+                read_resources(self.tree, &path)
+            }
         }
     }
 
@@ -483,8 +504,7 @@ impl Build<'_> {
         field: &str,
         entry: &str,
     ) -> Result<Value, KustomizeError> {
-        let path =
-            normalize(dir, entry).map_err(|e| KustomizeError::field(file, field, e.to_string()))?;
+        let path = load_path(dir, entry).map_err(|e| KustomizeError::field(file, field, e))?;
         let text = read_text(self.tree, &path, field, file)?;
         Ok(parse(&text, &path, Dialect::Kustomize)?
             .into_iter()
@@ -539,6 +559,7 @@ impl Build<'_> {
                     );
                 }
                 EntryKind::File => {
+                    load_path(dir, entry).map_err(|e| KustomizeError::field(file, field, e))?;
                     let text = read_text(self.tree, &path, field, file)?;
                     for doc in parse(&text, &path, Dialect::Kustomize)? {
                         if !doc.is_object() {
@@ -570,7 +591,7 @@ impl Build<'_> {
                         if entry.contains('\n') || entry.trim_start().starts_with("apiVersion") {
                             entry.clone()
                         } else {
-                            let path = normalize(dir, entry).map_err(|e| err(e.to_string()))?;
+                            let path = load_path(dir, entry).map_err(err)?;
                             read_text(self.tree, &path, field, file)?
                         };
                     for p in parse(&text, file, Dialect::Kustomize)? {
@@ -971,7 +992,7 @@ fn apply_patch_entry(
         entry.get("patch").and_then(Value::as_str),
     ) {
         (Some(path), None) => {
-            let p = normalize(dir, path).map_err(|e| err(e.to_string()))?;
+            let p = load_path(dir, path).map_err(err)?;
             read_text(tree, &p, field, file)?
         }
         (None, Some(inline)) => inline.to_string(),
@@ -1262,6 +1283,59 @@ mod tests {
     use super::*;
 
     use crate::source::tree::fixture as tree;
+
+    #[test]
+    fn files_outside_the_kustomization_directory_are_refused_as_kustomize_does() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let (_d, t) = tree(&[
+            ("shared/cm.yaml", cm),
+            ("shared/app.conf", "a=1\n"),
+            ("shared/kustomization.yaml", "resources: [cm.yaml]\n"),
+            ("app/base/kustomization.yaml", "resources: [own.yaml]\n"),
+            (
+                "app/base/own.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+            ),
+            (
+                "app/file/kustomization.yaml",
+                "resources: [../../shared/cm.yaml]\n",
+            ),
+            (
+                "app/gen/kustomization.yaml",
+                "configMapGenerator:\n- {name: g, files: [../../shared/app.conf]}\n",
+            ),
+            (
+                "app/env/kustomization.yaml",
+                "configMapGenerator:\n- {name: g, envs: [../../shared/app.conf]}\n",
+            ),
+            (
+                "app/patch/kustomization.yaml",
+                "resources: [../../shared]\npatches:\n- path: ../base/own.yaml\n",
+            ),
+            (
+                "app/dirs/kustomization.yaml",
+                "resources: [../../shared, ../base]\n",
+            ),
+        ]);
+        for (dir, field) in [
+            ("app/file", "resources"),
+            ("app/gen", "files"),
+            ("app/env", "envs"),
+            ("app/patch", "patches"),
+        ] {
+            let e = build(&t, dir).unwrap_err().to_string();
+            assert!(
+                e.contains(field) && e.contains("is not in or below"),
+                "{dir}: {e}"
+            );
+            assert!(
+                e.contains(&format!("{dir}/kustomization.yaml")),
+                "{dir}: {e}"
+            );
+        }
+        // Directories elsewhere in the tree are bases, as kustomize allows.
+        assert_eq!(build(&t, "app/dirs").unwrap().len(), 2);
+    }
 
     #[test]
     fn application_overrides_apply_on_top() {
