@@ -21,7 +21,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[(
 fn skiff_renders_what_kubectl_kustomize_renders() {
     let cases = corpus();
     assert!(
-        cases.len() >= 75,
+        cases.len() >= 150,
         "the corpus is missing trees: {}",
         cases.len()
     );
