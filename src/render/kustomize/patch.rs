@@ -155,8 +155,10 @@ fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Vec<Value>
                     .all(|i| keys.iter().all(|k| i.get(k).is_some())) =>
         {
             // Every element carries every list-map key: kyaml merges on all of
-            // them and keeps the original order, new elements last.
+            // them; merged elements keep the original's order and new ones
+            // come first, in the patch's order (ListIncreaseDirection: Prepend).
             let mut out = original.to_vec();
+            let mut added = Vec::new();
             for p in patch {
                 let delete = p.get("$patch").and_then(Value::as_str) == Some("delete");
                 match out.iter().position(|o| same_item(o, p, &keys)) {
@@ -174,13 +176,14 @@ fn merge_list(original: &[Value], patch: &[Value], schema: Schema) -> Vec<Value>
                         }
                     }
                     None if delete => {}
-                    None => out.push(match p {
+                    None => added.push(match p {
                         Value::Object(m) => Value::Object(without_directive(m)),
                         other => other.clone(),
                     }),
                 }
             }
-            out
+            added.extend(out);
+            added
         }
         Some(keys) => {
             // Otherwise the patch merge key alone (the first list-map key) decides,
