@@ -312,7 +312,9 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
             let objects: Vec<serde_json::Value> = manifests
                 .into_iter()
                 .map(|m| match tool {
-                    crate::render::Tool::Kustomize => crate::render::kustomize::sorted(&m.object),
+                    crate::render::Tool::Kustomize => {
+                        crate::render::kustomize::sorted_owned(m.object)
+                    }
                     crate::render::Tool::Directory => m.object,
                 })
                 .collect();

@@ -266,57 +266,69 @@ impl<'a> Builder<'a> {
         last_line.len() >= indent
     }
 
+    /// One scalar, resolved as the dialect reads it.
+    fn scalar(
+        &mut self,
+        mut text: std::borrow::Cow<'a, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<std::borrow::Cow<'a, saphyr_parser::Tag>>,
+        span: Span,
+        place: Place,
+    ) -> Result<Value, YamlError> {
+        if self.block_scalar_ends_unterminated(style, span, &text) {
+            // The input ends on the scalar's last line, with no line
+            // break for clip or keep to keep (saphyr adds one).
+            if let Some(t) = text.strip_suffix('\n') {
+                text = t.to_string().into();
+            }
+        }
+        // Tags of YAML's core schema by name; any other as `!name`.
+        let tag = tag.map(|t| {
+            if t.is_yaml_core_schema() {
+                t.suffix.clone()
+            } else {
+                format!("!{}", t.suffix)
+            }
+        });
+        let value =
+            if place == Place::AnnotationValue && self.dialect == Dialect::KustomizeResources {
+                Value::String(text.to_string())
+            } else if self.dialect.is_kustomize()
+                && text.is_empty()
+                && style == ScalarStyle::Plain
+                && tag.is_none()
+            {
+                if self.track_empty && self.path.last().is_some_and(|(_, in_map)| *in_map) {
+                    self.empty
+                        .push(self.path.iter().map(|(s, _)| s.as_str()).collect());
+                }
+                // go-yaml v3 reads a missing value inside braces or
+                // brackets (`{a: , b}`) as an empty string, not null.
+                // (In a patch it is still a null: one that deletes.)
+                if self.in_flow > 0 && self.dialect == Dialect::KustomizeResources {
+                    Value::String(String::new())
+                } else {
+                    Value::Null
+                }
+            } else if self.in_flow > 0
+                && self.dialect.is_kustomize()
+                && style == ScalarStyle::Plain
+                && tag.is_none()
+            {
+                kyaml::resolve_plain_in_flow(&text)
+            } else {
+                resolve_scalar(&text, style, tag.as_deref(), self.dialect)
+            };
+        self.remember(anchor, &value);
+        Ok(value)
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span, place: Place) -> Result<Value, YamlError> {
         self.count(1, span)?;
         match event {
-            Event::Scalar(mut text, style, anchor, tag) => {
-                if self.block_scalar_ends_unterminated(style, span, &text) {
-                    // The input ends on the scalar's last line, with no line
-                    // break for clip or keep to keep (saphyr adds one).
-                    if let Some(t) = text.strip_suffix('\n') {
-                        text = t.to_string().into();
-                    }
-                }
-                // Tags of YAML's core schema by name; any other as `!name`.
-                let tag = tag.map(|t| {
-                    if t.is_yaml_core_schema() {
-                        t.suffix.clone()
-                    } else {
-                        format!("!{}", t.suffix)
-                    }
-                });
-                let value = if place == Place::AnnotationValue
-                    && self.dialect == Dialect::KustomizeResources
-                {
-                    Value::String(text.to_string())
-                } else if self.dialect.is_kustomize()
-                    && text.is_empty()
-                    && style == ScalarStyle::Plain
-                    && tag.is_none()
-                {
-                    if self.track_empty && self.path.last().is_some_and(|(_, in_map)| *in_map) {
-                        self.empty
-                            .push(self.path.iter().map(|(s, _)| s.as_str()).collect());
-                    }
-                    // go-yaml v3 reads a missing value inside braces or
-                    // brackets (`{a: , b}`) as an empty string, not null.
-                    // (In a patch it is still a null: one that deletes.)
-                    if self.in_flow > 0 && self.dialect == Dialect::KustomizeResources {
-                        Value::String(String::new())
-                    } else {
-                        Value::Null
-                    }
-                } else if self.in_flow > 0
-                    && self.dialect.is_kustomize()
-                    && style == ScalarStyle::Plain
-                    && tag.is_none()
-                {
-                    kyaml::resolve_plain_in_flow(&text)
-                } else {
-                    resolve_scalar(&text, style, tag.as_deref(), self.dialect)
-                };
-                self.remember(anchor, &value);
-                Ok(value)
+            Event::Scalar(text, style, anchor, tag) => {
+                self.scalar(text, style, anchor, tag, span, place)
             }
             Event::Alias(anchor) => {
                 let value = self

@@ -42,35 +42,48 @@ pub fn write_stream(values: &[Value]) -> String {
 
 /// Keys sorted at every level in go-yaml v2's order, as kubectl prints objects.
 pub fn sort_keys(v: &Value) -> Value {
+    sort_keys_owned(v.clone())
+}
+
+/// [`sort_keys`] on a value it may take apart (no copy of its leaves).
+pub fn sort_keys_owned(v: Value) -> Value {
     match v {
         Value::Object(m) => {
-            let keys = merge_sort(m.keys().collect());
+            let entries = merge_sort(m.into_iter().collect(), &|(a, _), (b, _)| key_order(a, b));
             Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sort_keys(&m[k])))
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys_owned(v)))
                     .collect(),
             )
         }
-        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
-        other => other.clone(),
+        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys_owned).collect()),
+        other => other,
     }
 }
 
-/// A stable merge sort by [`key_order`]. go-yaml's order is not transitive
-/// for some keys (`1.0e-5` < `1.50` < `1.007` < `1.0e-5`), where Go's output
-/// depends on its map's random order; a sort that assumes a total order
-/// could panic on them.
-fn merge_sort(keys: Vec<&String>) -> Vec<&String> {
-    if keys.len() <= 1 {
-        return keys;
+/// A stable merge sort (insertion sort for short runs). go-yaml's order is
+/// not transitive for some keys (`1.0e-5` < `1.50` < `1.007` < `1.0e-5`),
+/// where Go's output depends on its map's random order; a sort that assumes
+/// a total order could panic on them.
+fn merge_sort<T>(mut items: Vec<T>, order: &dyn Fn(&T, &T) -> Ordering) -> Vec<T> {
+    if items.len() <= 12 {
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && order(&items[j], &items[j - 1]) == Ordering::Less {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return items;
     }
-    let mut right = keys;
+    let mut right = items;
     let left = right.drain(..right.len() / 2).collect();
-    let (left, right) = (merge_sort(left), merge_sort(right));
+    let (left, right) = (merge_sort(left, order), merge_sort(right, order));
     let mut out = Vec::with_capacity(left.len() + right.len());
     let (mut l, mut r) = (left.into_iter().peekable(), right.into_iter().peekable());
     while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
-        if key_order(b, a) == Ordering::Less {
+        if order(b, a) == Ordering::Less {
             out.push(r.next().expect("peeked"));
         } else {
             out.push(l.next().expect("peeked"));
@@ -84,12 +97,21 @@ fn merge_sort(keys: Vec<&String>) -> Vec<&String> {
 /// go-yaml v2's order of string keys: rune by rune, a letter after anything
 /// else, runs of digits by their number (`a9` before `a10`).
 pub fn key_order(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return key_order_of(a.as_bytes(), b.as_bytes());
+    }
     let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    key_order_of(&ar, &br)
+}
+
+/// [`key_order`] over runes (bytes, for ASCII text).
+fn key_order_of<C: Copy + Ord + Into<char>>(ar: &[C], br: &[C]) -> Ordering {
+    let digit = |c: C| c.into().is_ascii_digit();
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;
         }
-        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        let (al, bl) = (ar[i].into().is_alphabetic(), br[i].into().is_alphabetic());
         if al && bl {
             return ar[i].cmp(&br[i]);
         }
@@ -101,29 +123,29 @@ pub fn key_order(a: &str, b: &str) -> Ordering {
             };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ar[i].into() == '0' || br[i].into() == '0' {
             for j in (0..i).rev() {
-                if !ar[j].is_ascii_digit() {
+                if !digit(ar[j]) {
                     break;
                 }
-                if ar[j] != '0' {
+                if ar[j].into() != '0' {
                     an = 1;
                     bn = 1;
                     break;
                 }
             }
         }
-        let digits = |r: &[char], n: &mut i64| {
+        let digits = |r: &[C], n: &mut i64| {
             let mut k = i;
-            while k < r.len() && r[k].is_ascii_digit() {
+            while k < r.len() && digit(r[k]) {
                 *n = n
                     .wrapping_mul(10)
-                    .wrapping_add(i64::from(r[k] as u8 - b'0'));
+                    .wrapping_add(i64::from(r[k].into() as u8 - b'0'));
                 k += 1;
             }
             k
         };
-        let (ai, bi) = (digits(&ar, &mut an), digits(&br, &mut bn));
+        let (ai, bi) = (digits(ar, &mut an), digits(br, &mut bn));
         if an != bn {
             return an.cmp(&bn);
         }
@@ -170,16 +192,16 @@ impl Emitter<'_> {
             if i > 0 {
                 self.indent(level);
             }
-            let key = Value::String(k.clone());
-            let analysis = Analysis::of(k);
-            if analysis.multiline || k.len() > MAX_SIMPLE_KEY {
+            if k.len() > MAX_SIMPLE_KEY || k.contains(is_break) {
                 // A complex key: `? key` then `: value` on its own line.
                 self.out.push('?');
-                self.scalar(&key, level + 2, false);
+                self.separate();
+                self.string(k, level + 2, false);
                 self.end_line();
                 self.indent(level);
             } else {
-                self.scalar(&key, level + 2, true);
+                self.separate();
+                self.string(k, level + 2, true);
             }
             self.out.push(':');
             self.value_after_key(v, level);
@@ -285,11 +307,17 @@ impl Emitter<'_> {
 
     fn plain(&mut self, s: &str, indent: usize, breaks: bool) {
         let mut column = self.column();
-        let chars: Vec<char> = s.chars().collect();
+        // Folding happens only at a space past the width: a text that ends
+        // before it is written as it is.
+        if !breaks || column + s.len() <= WIDTH {
+            self.out.push_str(s);
+            return;
+        }
+        let mut chars = s.chars().peekable();
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                if breaks && !spaces && column > WIDTH && chars.get(i + 1) != Some(&' ') {
+                if breaks && !spaces && column > WIDTH && chars.peek() != Some(&' ') {
                     self.break_line(indent);
                     column = indent;
                 } else {
@@ -308,16 +336,17 @@ impl Emitter<'_> {
     fn single(&mut self, s: &str, indent: usize, breaks: bool) {
         self.out.push('\'');
         let mut column = self.column();
-        let chars: Vec<char> = s.chars().collect();
-        let (mut spaces, mut after_break) = (false, false);
-        for (i, &c) in chars.iter().enumerate() {
+        let mut chars = s.chars().peekable();
+        let (mut spaces, mut after_break, mut first) = (false, false, true);
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let at_first = std::mem::replace(&mut first, false);
             if c == ' ' {
                 if breaks
                     && !spaces
                     && column > WIDTH
-                    && i > 0
-                    && i + 1 < chars.len()
-                    && chars[i + 1] != ' '
+                    && !at_first
+                    && next.is_some_and(|n| n != ' ')
                 {
                     self.break_line(indent);
                     column = indent;
@@ -354,19 +383,21 @@ impl Emitter<'_> {
     fn double(&mut self, s: &str, indent: usize, breaks: bool) {
         self.out.push('"');
         let mut column = self.column();
-        let chars: Vec<char> = s.chars().collect();
-        let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut chars = s.chars().peekable();
+        let (mut spaces, mut first) = (false, true);
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let at_first = std::mem::replace(&mut first, false);
             if !is_printable(c) || is_break(c) || c == '"' || c == '\\' {
                 let escape = escape(c);
                 column += escape.len();
                 self.out.push_str(&escape);
                 spaces = false;
             } else if c == ' ' {
-                if breaks && !spaces && column > WIDTH && i != 0 && i + 1 != chars.len() {
+                if breaks && !spaces && column > WIDTH && !at_first && next.is_some() {
                     self.break_line(indent);
                     column = indent;
-                    if chars.get(i + 1) == Some(&' ') {
+                    if next == Some(' ') {
                         self.out.push('\\');
                         column += 1;
                     }
@@ -397,6 +428,16 @@ impl Emitter<'_> {
             _ => {}
         }
         self.out.push('\n');
+        if !s.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+            // Only `\n` breaks: line by line, each non-empty line indented.
+            for line in s.split_inclusive('\n') {
+                if line != "\n" {
+                    self.indent(indent);
+                }
+                self.out.push_str(line);
+            }
+            return;
+        }
         // At a line's start, indent before the next character (also after
         // a line break written as it is, such as U+2028).
         let mut line_start = true;
@@ -424,7 +465,7 @@ enum Style {
 }
 
 /// go-yaml's `yaml_emitter_analyze_scalar`: which styles can carry the text.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Analysis {
     multiline: bool,
     block_plain_allowed: bool,
@@ -450,6 +491,14 @@ impl Analysis {
                 block_allowed: false,
             };
         }
+        if value.is_ascii() {
+            return Analysis::of_ascii(value.as_bytes());
+        }
+        Analysis::of_chars(value)
+    }
+
+    /// go-yaml's analysis, character by character.
+    fn of_chars(value: &str) -> Analysis {
         let mut block_indicators = value.starts_with("---") || value.starts_with("...");
         let (mut leading_space, mut leading_break) = (false, false);
         let (mut trailing_space, mut trailing_break) = (false, false);
@@ -457,10 +506,13 @@ impl Analysis {
         let (mut previous_space, mut previous_break) = (false, false);
         let (mut line_breaks, mut special_characters) = (false, false);
         let mut preceded_by_whitespace = true;
-        let chars: Vec<char> = value.chars().collect();
-        for (i, &c) in chars.iter().enumerate() {
-            let followed_by_whitespace = is_blankz(chars.get(i + 1).copied());
-            if i == 0 {
+        let mut chars = value.chars().peekable();
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied();
+            let last = next.is_none();
+            let followed_by_whitespace = is_blankz(next);
+            if first {
                 match c {
                     '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\''
                     | '"' | '%' | '@' | '`' => block_indicators = true,
@@ -478,12 +530,8 @@ impl Analysis {
                 special_characters = true;
             }
             if c == ' ' {
-                if i == 0 {
-                    leading_space = true;
-                }
-                if i + 1 == chars.len() {
-                    trailing_space = true;
-                }
+                leading_space |= first;
+                trailing_space |= last;
                 if previous_break {
                     break_space = true;
                 }
@@ -491,12 +539,8 @@ impl Analysis {
                 previous_break = false;
             } else if is_break(c) {
                 line_breaks = true;
-                if i == 0 {
-                    leading_break = true;
-                }
-                if i + 1 == chars.len() {
-                    trailing_break = true;
-                }
+                leading_break |= first;
+                trailing_break |= last;
                 if previous_space {
                     space_break = true;
                 }
@@ -507,6 +551,7 @@ impl Analysis {
                 previous_break = false;
             }
             preceded_by_whitespace = is_blankz(Some(c));
+            first = false;
         }
         let mut a = Analysis {
             multiline: line_breaks,
@@ -533,6 +578,66 @@ impl Analysis {
             a.block_plain_allowed = false;
         }
         a
+    }
+}
+
+impl Analysis {
+    /// [`Analysis::of`] for ASCII text (nearly every value), byte by byte.
+    fn of_ascii(b: &[u8]) -> Analysis {
+        let blank = |c: Option<&u8>| matches!(c, None | Some(b' ' | b'\t' | b'\n' | b'\r' | 0));
+        let brk = |c: u8| c == b'\n' || c == b'\r';
+        let last = b.len() - 1;
+        let mut block_indicators = b.starts_with(b"---") || b.starts_with(b"...");
+        block_indicators |= match b[0] {
+            b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+            | b'"' | b'%' | b'@' | b'`' => true,
+            b'?' | b':' | b'-' => blank(b.get(1)),
+            _ => false,
+        };
+        let (mut line_breaks, mut special) = (false, false);
+        let (mut break_space, mut space_break) = (false, false);
+        for i in 0..b.len() {
+            let c = b[i];
+            if c == b' ' || c.is_ascii_alphanumeric() {
+                if c == b' ' && i > 0 && brk(b[i - 1]) {
+                    break_space = true;
+                }
+                continue;
+            }
+            if !(c == b'\n' || (0x20..=0x7e).contains(&c)) {
+                special = true;
+            }
+            if brk(c) {
+                line_breaks = true;
+                if i > 0 && b[i - 1] == b' ' {
+                    space_break = true;
+                }
+            }
+            if i > 0 {
+                if c == b':' && blank(b.get(i + 1)) {
+                    block_indicators = true;
+                }
+                if c == b'#' && blank(b.get(i - 1)) {
+                    block_indicators = true;
+                }
+            }
+        }
+        let (leading_space, leading_break) = (b[0] == b' ', brk(b[0]));
+        let (trailing_space, trailing_break) = (b[last] == b' ', brk(b[last]));
+        Analysis {
+            multiline: line_breaks,
+            block_plain_allowed: !(leading_space
+                || leading_break
+                || trailing_space
+                || trailing_break
+                || break_space
+                || space_break
+                || special
+                || line_breaks
+                || block_indicators),
+            single_quoted_allowed: !(break_space || space_break || special),
+            block_allowed: !(trailing_space || space_break || special),
+        }
     }
 }
 
@@ -665,6 +770,32 @@ fn go_float(f: f64) -> String {
 mod tests {
     use super::super::yaml::parse_documents;
     use super::*;
+
+    #[test]
+    fn the_ascii_analysis_is_the_character_one() {
+        let parts = [
+            "", " ", "a", "\n", "\r", "\t", ":", ": ", "#", " #", "-", "- ", "---", "...", "?",
+            "'", "\"", "x:y", "{", "%", "\u{7f}", "\u{1}", "a b", " \n", "\n ", "1", "Z",
+        ];
+        let mut n = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let s = format!("{a}{b}{c}");
+                    if s.is_empty() {
+                        continue;
+                    }
+                    assert_eq!(
+                        Analysis::of_ascii(s.as_bytes()),
+                        Analysis::of_chars(&s),
+                        "{s:?}"
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 10_000);
+    }
     use serde_json::json;
 
     #[test]
@@ -721,7 +852,7 @@ mod tests {
             "b", "a10", "a9", "_x", "B", "a", "1", "10", "2", "a01", "a1", "-", "z.1", "z-1",
         ];
         let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let sorted: Vec<&str> = merge_sort(owned.iter().collect())
+        let sorted: Vec<&str> = merge_sort(owned.iter().collect(), &|a, b| key_order(a, b))
             .into_iter()
             .map(String::as_str)
             .collect();

@@ -74,6 +74,10 @@ fn join_display(base: &str, rel: &str) -> String {
 /// anywhere inside the directory, never outside it.
 pub struct DirTree {
     root: PathBuf,
+    /// Directories already resolved (a render reads many files from few
+    /// directories). A DirTree reads a tree that does not change under it:
+    /// `skiff render`'s working copy, or a test's.
+    resolved: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
 }
 
 impl DirTree {
@@ -82,7 +86,10 @@ impl DirTree {
             path: root.display().to_string(),
             message: e.to_string(),
         })?;
-        Ok(DirTree { root })
+        Ok(DirTree {
+            root,
+            resolved: Default::default(),
+        })
     }
 
     /// The real path of `path`, refusing symlinks that lead outside the root.
@@ -91,20 +98,45 @@ impl DirTree {
     /// whole absolute path).
     fn resolve(&self, path: &str) -> Result<PathBuf, TreeError> {
         let rel = normalize("", path)?;
-        let mut real = self.root.clone();
-        for component in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
-            real.push(component);
-            let meta = std::fs::symlink_metadata(&real).map_err(|e| self.io(&rel, e))?;
-            if meta.file_type().is_symlink() {
-                let target = real.canonicalize().map_err(|e| self.io(&rel, e))?;
-                if !target.starts_with(&self.root) {
-                    return Err(TreeError::SymlinkEscapes {
-                        path: rel,
-                        target: target.display().to_string(),
-                    });
-                }
-                real = target;
+        if rel.is_empty() {
+            return Ok(self.root.clone());
+        }
+        let (parent, last) = rel.rsplit_once('/').unwrap_or(("", &rel));
+        let dir = self.resolve_dir(parent, &rel)?;
+        self.step(dir, last, &rel)
+    }
+
+    /// [`DirTree::resolve`] for a directory, remembered.
+    fn resolve_dir(&self, dir: &str, rel: &str) -> Result<PathBuf, TreeError> {
+        if dir.is_empty() {
+            return Ok(self.root.clone());
+        }
+        if let Some(real) = self.resolved.lock().ok().and_then(|m| m.get(dir).cloned()) {
+            return Ok(real);
+        }
+        let (parent, last) = dir.rsplit_once('/').unwrap_or(("", dir));
+        let up = self.resolve_dir(parent, rel)?;
+        let real = self.step(up, last, rel)?;
+        if let Ok(mut m) = self.resolved.lock() {
+            m.insert(dir.to_string(), real.clone());
+        }
+        Ok(real)
+    }
+
+    /// One component down from a real directory: a symlink is followed if
+    /// it stays in the root.
+    fn step(&self, mut real: PathBuf, component: &str, rel: &str) -> Result<PathBuf, TreeError> {
+        real.push(component);
+        let meta = std::fs::symlink_metadata(&real).map_err(|e| self.io(rel, e))?;
+        if meta.file_type().is_symlink() {
+            let target = real.canonicalize().map_err(|e| self.io(rel, e))?;
+            if !target.starts_with(&self.root) {
+                return Err(TreeError::SymlinkEscapes {
+                    path: rel.to_string(),
+                    target: target.display().to_string(),
+                });
             }
+            real = target;
         }
         Ok(real)
     }

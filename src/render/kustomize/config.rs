@@ -217,7 +217,13 @@ impl Config {
             (&mut self.replicas, &other.replicas, "replicas"),
         ];
         for (mine, theirs, table) in tables {
-            merge_specs(mine, theirs, table)?;
+            // The same table (as most are, both holding the built-in one) adds nothing.
+            if mine != theirs {
+                merge_specs(mine, theirs, table)?;
+            }
+        }
+        if self.name_reference == other.name_reference {
+            return Ok(());
         }
         for r in &other.name_reference {
             match self
@@ -270,30 +276,60 @@ pub fn merge_specs(
     theirs: &[FieldSpec],
     table: &str,
 ) -> Result<(), String> {
+    // kustomize's effectivelyEquals: the spec present is selected by the new one.
+    let selects = |present: &Option<String>, new: &Option<String>| {
+        new.as_deref().is_none_or(str::is_empty) || present == new
+    };
+    // The specs present, by path (only those can select a new one); for a
+    // few new specs (a configuration file's), a scan is cheaper than an index.
+    let base = mine.len();
+    let indexed = theirs.len() > 16;
+    let mut index: std::collections::HashMap<&[String], Vec<usize>> = Default::default();
+    if indexed {
+        for (i, m) in mine.iter().enumerate() {
+            index.entry(&m.path).or_default().push(i);
+        }
+    }
+    let mut added: Vec<FieldSpec> = Vec::new();
     for spec in theirs {
-        // kustomize's effectivelyEquals: the spec present is selected by the new one.
-        let selects = |present: &Option<String>, new: &Option<String>| {
-            new.as_deref().is_none_or(str::is_empty) || present == new
-        };
-        match mine.iter().find(|m| {
+        let selected = |m: &&FieldSpec| {
             m.path == spec.path
                 && selects(&m.kind, &spec.kind)
                 && selects(&m.group, &spec.group)
                 && selects(&m.version, &spec.version)
-        }) {
-            Some(m) if m.create != spec.create => {
+        };
+        let present = if indexed {
+            index.get(spec.path.as_slice()).and_then(|ids| {
+                ids.iter()
+                    .map(|&i| if i < base { &mine[i] } else { &added[i - base] })
+                    .find(selected)
+                    .map(|m| m.create)
+            })
+        } else {
+            mine.iter().chain(&added).find(selected).map(|m| m.create)
+        };
+        match present {
+            Some(create) if create != spec.create => {
                 return Err(format!(
                     "{table}: the fieldspec {} says create {} where the configuration in force says create {}",
                     spec.path.join("/"),
                     spec.create,
-                    m.create
+                    create
                 ))
             }
             Some(_) => {}
-            None => mine.push(spec.clone()),
+            None => {
+                if indexed {
+                    index.entry(&spec.path).or_default().push(base + added.len());
+                }
+                added.push(spec.clone());
+            }
         }
     }
-    sort_specs(mine);
+    if !added.is_empty() {
+        mine.extend(added);
+        sort_specs(mine);
+    }
     Ok(())
 }
 

@@ -36,6 +36,13 @@ impl FieldSpec {
 
 /// `a/b[]/c` and `metadata/annotations/x\/y` into segments (`[]` marks a list).
 fn split_path(path: &str) -> Vec<String> {
+    if !path.contains('\\') {
+        return path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+    }
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();

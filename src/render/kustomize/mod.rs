@@ -1278,6 +1278,11 @@ pub fn sorted(v: &Value) -> Value {
     crate::render::yaml_out::sort_keys(v)
 }
 
+/// [`sorted`], taking the value.
+pub fn sorted_owned(v: Value) -> Value {
+    crate::render::yaml_out::sort_keys_owned(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
