@@ -246,7 +246,10 @@ impl<'a> Builder<'a> {
     /// content's indentation. (A narrower one under keep, go-yaml counts as
     /// a break and saphyr does not; that one is left as saphyr reads it.)
     fn block_scalar_ends_unterminated(&self, style: ScalarStyle, span: Span, value: &str) -> bool {
+        // A block scalar that ends before the input's end ends at a line's
+        // start (column 0): only the last one needs the line count.
         if !matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            || span.end.col() == 0
             || self.text.ends_with('\n')
             || span.end.line() != self.text.split('\n').count()
             || !value.ends_with('\n')
