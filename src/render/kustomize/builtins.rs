@@ -7,7 +7,7 @@
 //! name every step that ran.
 
 use super::config::{merge_specs, Config};
-use super::fieldspec::{self, FieldSpec};
+use super::fieldspec::{self, FieldSpec, Specs};
 use super::transform::{self, NamespaceOptions, Subjects};
 use super::{KustomizeError, Res};
 use serde_json::{json, Map, Value};
@@ -40,29 +40,29 @@ pub enum Action {
     Json6902(Value),
     Namespace {
         namespace: String,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
         options: NamespaceOptions,
     },
     Affix {
         prefix: String,
         suffix: String,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
     },
     Labels {
         labels: Map<String, Value>,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
     },
     Annotations {
         annotations: Map<String, Value>,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
     },
     Replicas {
         replica: Value,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
     },
     Image {
         rule: Value,
-        specs: Vec<FieldSpec>,
+        specs: Specs,
     },
     Replacements(Vec<Value>),
 }
@@ -89,13 +89,14 @@ fn list(v: Option<&Value>) -> Vec<Value> {
     v.and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
-fn specs_of(v: Option<&Value>, what: &str) -> Result<Vec<FieldSpec>, String> {
+fn specs_of(v: Option<&Value>, what: &str) -> Result<Specs, String> {
     list(v)
         .iter()
         .map(|s| {
             fieldspec::from_value(s).ok_or_else(|| format!("{what}: every fieldspec needs a path"))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Specs::Owned)
 }
 
 /// The steps a kustomization's own fields configure, in kustomize's order.
@@ -182,7 +183,7 @@ pub fn kustomization_steps(
         let defaults = if include("includeSelectors") {
             config.common_labels.clone()
         } else {
-            let mut d = vec![FieldSpec::new("metadata/labels", true)];
+            let mut d = Specs::Owned(vec![FieldSpec::new("metadata/labels", true)]);
             if include("includeTemplates") {
                 merge_specs(&mut d, &config.template_labels, "templateLabels")
                     .map_err(|m| err("labels", m))?;

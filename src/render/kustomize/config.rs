@@ -6,61 +6,72 @@
 //! holds for it and every kustomization above it (kustomize merges the
 //! configuration of each accumulated subtree into its parent).
 
-use super::fieldspec::{self, FieldSpec, NameReference};
+use super::fieldspec::{self, FieldSpec, NameReference, Specs, Text};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
-    pub name_prefix: Vec<FieldSpec>,
-    pub name_suffix: Vec<FieldSpec>,
-    pub namespace: Vec<FieldSpec>,
-    pub common_labels: Vec<FieldSpec>,
-    pub template_labels: Vec<FieldSpec>,
-    pub common_annotations: Vec<FieldSpec>,
-    pub name_reference: Vec<NameReference>,
-    pub var_reference: Vec<FieldSpec>,
-    pub images: Vec<FieldSpec>,
-    pub replicas: Vec<FieldSpec>,
+    pub name_prefix: Specs,
+    pub name_suffix: Specs,
+    pub namespace: Specs,
+    pub common_labels: Specs,
+    pub template_labels: Specs,
+    pub common_annotations: Specs,
+    pub name_reference: Cow<'static, [NameReference]>,
+    pub var_reference: Specs,
+    pub images: Specs,
+    pub replicas: Specs,
 }
 
 /// The configuration in force: the built-in one until something adds to it.
 pub type Shared = Cow<'static, Config>;
 
+/// `-` (not given) or the text, borrowed.
+macro_rules! given {
+    (-) => {
+        None
+    };
+    ($s:literal) => {
+        Some(Cow::Borrowed($s))
+    };
+}
+
+/// A built-in fieldspec: group, version, kind, path segments, create.
+macro_rules! spec {
+    ($g:tt $v:tt $k:tt [$($p:literal)*] $c:literal) => {
+        FieldSpec {
+            group: given!($g),
+            version: given!($v),
+            kind: given!($k),
+            path: Cow::Borrowed(&[$(Cow::Borrowed($p)),*]),
+            create: $c,
+        }
+    };
+}
+
+/// A built-in nameReference entry: the referred kind and its referrers.
+macro_rules! referent {
+    ($g:tt $v:tt $k:literal [$($s:expr),* $(,)?]) => {
+        NameReference {
+            group: given!($g),
+            version: given!($v),
+            kind: Cow::Borrowed($k),
+            referrers: Cow::Borrowed(&[$($s),*]),
+        }
+    };
+}
+
+// `BUILTIN`: kustomize's default tables (`data/*.yaml`) merged as kustomize
+// merges them into an empty accumulation (sorted, each spec kept once),
+// compiled in as borrowed data, so no process parses or sorts them.
+// Generated: `SKIFF_REGENERATE=1 cargo test --lib generated`; a test fails
+// when it drifts from the tables.
+include!("data/builtin_config.rs");
+
 impl Config {
     pub fn builtin() -> &'static Config {
-        static C: OnceLock<Config> = OnceLock::new();
-        C.get_or_init(|| {
-            // kustomize's accumulations start empty and merge its default
-            // tables in: sorted, each spec kept once.
-            let mut config = Config::default();
-            config
-                .merge(&Config::tables())
-                .expect("the built-in tables merge");
-            config
-        })
-    }
-
-    /// The built-in tables as kustomize embeds them.
-    fn tables() -> Config {
-        {
-            let table = fieldspec::builtin_table;
-            Config {
-                name_prefix: table(include_str!("data/nameprefix.yaml")),
-                name_suffix: table(include_str!("data/namesuffix.yaml")),
-                namespace: table(include_str!("data/namespace.yaml")),
-                common_labels: table(include_str!("data/commonlabels.yaml")),
-                template_labels: table(include_str!("data/templatelabels.yaml")),
-                common_annotations: table(include_str!("data/commonannotations.yaml")),
-                name_reference: fieldspec::builtin_name_references(include_str!(
-                    "data/namereference.yaml"
-                )),
-                var_reference: table(include_str!("data/varreference.yaml")),
-                images: table(include_str!("data/images.yaml")),
-                replicas: table(include_str!("data/replicas.yaml")),
-            }
-        }
+        &BUILTIN
     }
 
     pub fn shared() -> Shared {
@@ -79,16 +90,17 @@ impl Config {
         let Some(map) = doc.as_object() else {
             return Err("is not a map of fieldspec tables".into());
         };
-        let specs = |key: &str| -> Result<Vec<FieldSpec>, String> {
+        let specs = |key: &str| -> Result<Specs, String> {
             match map.get(key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
+                None | Some(Value::Null) => Ok(Specs::default()),
                 Some(Value::Array(items)) => items
                     .iter()
                     .map(|v| {
                         fieldspec::from_value(v)
                             .ok_or_else(|| format!("{key}: every fieldspec needs a path"))
                     })
-                    .collect(),
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Cow::Owned),
                 Some(_) => Err(format!("{key}: is not a list of fieldspecs")),
             }
         };
@@ -100,7 +112,7 @@ impl Config {
                     let kind = item.get("kind").and_then(Value::as_str).ok_or_else(|| {
                         "nameReference: every entry needs the kind it refers to".to_string()
                     })?;
-                    let referrers = match item.get("fieldSpecs") {
+                    let referrers: Vec<FieldSpec> = match item.get("fieldSpecs") {
                         None | Some(Value::Null) => Vec::new(),
                         Some(Value::Array(a)) => a
                             .iter()
@@ -114,12 +126,16 @@ impl Config {
                             return Err(format!("nameReference {kind}: fieldSpecs is not a list"))
                         }
                     };
-                    let text = |k: &str| item.get(k).and_then(Value::as_str).map(String::from);
+                    let text = |k: &str| {
+                        item.get(k)
+                            .and_then(Value::as_str)
+                            .map(|s| Cow::Owned(s.to_string()))
+                    };
                     name_reference.push(NameReference {
                         group: text("group"),
                         version: text("version"),
-                        kind: kind.to_string(),
-                        referrers,
+                        kind: Cow::Owned(kind.to_string()),
+                        referrers: Cow::Owned(referrers),
                     });
                 }
             }
@@ -132,7 +148,7 @@ impl Config {
             common_labels: specs("commonLabels")?,
             template_labels: specs("templateLabels")?,
             common_annotations: specs("commonAnnotations")?,
-            name_reference,
+            name_reference: Cow::Owned(name_reference),
             var_reference: specs("varReference")?,
             images: specs("images")?,
             replicas: specs("replicas")?,
@@ -189,7 +205,7 @@ impl Config {
     /// stands for a general one), and with a different `create` that is an
     /// error; then every table is sorted by kind, group and version.
     pub fn merge(&mut self, other: &Config) -> Result<(), String> {
-        let tables: [(&mut Vec<FieldSpec>, &Vec<FieldSpec>, &str); 9] = [
+        let tables: [(&mut Specs, &Specs, &str); 9] = [
             (&mut self.name_prefix, &other.name_prefix, "namePrefix"),
             (&mut self.name_suffix, &other.name_suffix, "nameSuffix"),
             (&mut self.namespace, &other.namespace, "namespace"),
@@ -225,9 +241,9 @@ impl Config {
         if self.name_reference == other.name_reference {
             return Ok(());
         }
-        for r in &other.name_reference {
-            match self
-                .name_reference
+        let references = self.name_reference.to_mut();
+        for r in other.name_reference.iter() {
+            match references
                 .iter_mut()
                 .find(|m| m.kind == r.kind && m.group == r.group && m.version == r.version)
             {
@@ -236,10 +252,10 @@ impl Config {
                     &r.referrers,
                     &format!("nameReference {}", r.kind),
                 )?,
-                None => self.name_reference.push(r.clone()),
+                None => references.push(r.clone()),
             }
         }
-        sort_references(&mut self.name_reference);
+        sort_references(references);
         Ok(())
     }
 }
@@ -271,23 +287,19 @@ pub fn merge_into(config: &mut Shared, other: &Shared) -> Result<(), String> {
     config.to_mut().merge(other)
 }
 
-pub fn merge_specs(
-    mine: &mut Vec<FieldSpec>,
-    theirs: &[FieldSpec],
-    table: &str,
-) -> Result<(), String> {
+pub fn merge_specs(mine: &mut Specs, theirs: &[FieldSpec], table: &str) -> Result<(), String> {
     // kustomize's effectivelyEquals: the spec present is selected by the new one.
-    let selects = |present: &Option<String>, new: &Option<String>| {
+    let selects = |present: &Option<Text>, new: &Option<Text>| {
         new.as_deref().is_none_or(str::is_empty) || present == new
     };
     // The specs present, by path (only those can select a new one); for a
     // few new specs (a configuration file's), a scan is cheaper than an index.
     let base = mine.len();
     let indexed = theirs.len() > 16;
-    let mut index: std::collections::HashMap<&[String], Vec<usize>> = Default::default();
+    let mut index: std::collections::HashMap<&[Text], Vec<usize>> = Default::default();
     if indexed {
         for (i, m) in mine.iter().enumerate() {
-            index.entry(&m.path).or_default().push(i);
+            index.entry(&m.path[..]).or_default().push(i);
         }
     }
     let mut added: Vec<FieldSpec> = Vec::new();
@@ -299,7 +311,7 @@ pub fn merge_specs(
                 && selects(&m.version, &spec.version)
         };
         let present = if indexed {
-            index.get(spec.path.as_slice()).and_then(|ids| {
+            index.get(&spec.path[..]).and_then(|ids| {
                 ids.iter()
                     .map(|&i| if i < base { &mine[i] } else { &added[i - base] })
                     .find(selected)
@@ -320,32 +332,29 @@ pub fn merge_specs(
             Some(_) => {}
             None => {
                 if indexed {
-                    index.entry(&spec.path).or_default().push(base + added.len());
+                    index.entry(&spec.path[..]).or_default().push(base + added.len());
                 }
                 added.push(spec.clone());
             }
         }
     }
     if !added.is_empty() {
-        mine.extend(added);
-        sort_specs(mine);
+        let owned = mine.to_mut();
+        owned.extend(added);
+        sort_specs(owned);
     }
     Ok(())
 }
 
 /// kustomize's Gvk order: its type order of kinds, then `group_version_kind`
 /// with `~G`, `~V`, `~K` for what is not given.
-fn gvk_key(
-    group: &Option<String>,
-    version: &Option<String>,
-    kind: &Option<String>,
-) -> (i64, String) {
-    let or = |v: &Option<String>, none: &str| match v.as_deref() {
+fn gvk_key(group: Option<&str>, version: Option<&str>, kind: Option<&str>) -> (i64, String) {
+    let or = |v: Option<&str>, none: &str| match v {
         None | Some("") => none.to_string(),
         Some(s) => s.to_string(),
     };
     (
-        super::finish::Order::kind_rank(kind.as_deref().unwrap_or("")),
+        super::finish::Order::kind_rank(kind.unwrap_or("")),
         format!(
             "{}_{}_{}",
             or(group, "~G"),
@@ -356,11 +365,13 @@ fn gvk_key(
 }
 
 fn sort_specs(specs: &mut [FieldSpec]) {
-    specs.sort_by_cached_key(|s| gvk_key(&s.group, &s.version, &s.kind));
+    specs.sort_by_cached_key(|s| {
+        gvk_key(s.group.as_deref(), s.version.as_deref(), s.kind.as_deref())
+    });
 }
 
 fn sort_references(refs: &mut [NameReference]) {
-    refs.sort_by_cached_key(|r| gvk_key(&r.group, &r.version, &Some(r.kind.clone())));
+    refs.sort_by_cached_key(|r| gvk_key(r.group.as_deref(), r.version.as_deref(), Some(&r.kind)));
 }
 
 fn walk_definition<'a>(
@@ -385,8 +396,8 @@ fn walk_definition<'a>(
     let spec = |path: &[String]| FieldSpec {
         group: None,
         version: None,
-        kind: Some(kind.to_string()),
-        path: path.to_vec(),
+        kind: Some(Cow::Owned(kind.to_string())),
+        path: path.iter().map(|s| Cow::Owned(s.clone())).collect(),
         create: false,
     };
     for (prop, schema) in props {
@@ -411,17 +422,17 @@ fn walk_definition<'a>(
             let mut at = path.clone();
             at.push(key.to_string());
             let referrer = spec(&at);
-            match out
-                .name_reference
+            let references = out.name_reference.to_mut();
+            match references
                 .iter_mut()
                 .find(|r| r.kind == ref_kind && r.version.as_deref() == Some(version))
             {
                 Some(r) => push_unique(&mut r.referrers, referrer),
-                None => out.name_reference.push(NameReference {
+                None => references.push(NameReference {
                     group: None,
-                    version: Some(version.to_string()),
-                    kind: ref_kind.to_string(),
-                    referrers: vec![referrer],
+                    version: Some(Cow::Owned(version.to_string())),
+                    kind: Cow::Owned(ref_kind.to_string()),
+                    referrers: Cow::Owned(vec![referrer]),
                 }),
             }
         }
@@ -433,9 +444,9 @@ fn walk_definition<'a>(
     seen.pop();
 }
 
-fn push_unique(specs: &mut Vec<FieldSpec>, spec: FieldSpec) {
+fn push_unique(specs: &mut Specs, spec: FieldSpec) {
     if !specs.contains(&spec) {
-        specs.push(spec);
+        specs.to_mut().push(spec);
     }
 }
 
@@ -478,35 +489,95 @@ mod tests {
         assert!(Config::from_file(&json!({"images": [{"kind": "X"}]})).is_err());
     }
 
-    #[test]
-    fn builtin_tables_read_as_the_yaml_reader_reads_them() {
-        let c = Config::tables();
-        let yaml = |text: &str| fieldspec::parse_table(text);
-        assert_eq!(
-            c.common_labels,
-            yaml(include_str!("data/commonlabels.yaml"))
-        );
-        assert_eq!(
-            c.template_labels,
-            yaml(include_str!("data/templatelabels.yaml"))
-        );
-        assert_eq!(
-            c.var_reference,
-            yaml(include_str!("data/varreference.yaml"))
-        );
-        assert_eq!(c.namespace, yaml(include_str!("data/namespace.yaml")));
-        assert_eq!(c.images, yaml(include_str!("data/images.yaml")));
-        assert_eq!(c.replicas, yaml(include_str!("data/replicas.yaml")));
-        assert_eq!(
-            c.common_annotations,
-            yaml(include_str!("data/commonannotations.yaml"))
-        );
-        let doc = crate::render::yaml::parse_documents(include_str!("data/namereference.yaml"))
+    /// kustomize's default tables read by the general YAML reader and
+    /// merged into an empty accumulation, as a kustomize build starts.
+    fn from_tables() -> Config {
+        let table = |text: &str| Cow::Owned(fieldspec::parse_table(text));
+        let names = crate::render::yaml::parse_documents(include_str!("data/namereference.yaml"))
             .unwrap()
             .remove(0);
-        let from_yaml = Config::from_file(&doc).unwrap().name_reference;
-        assert_eq!(c.name_reference, from_yaml);
-        assert!(c.name_reference.len() > 10 && c.common_labels.len() > 10);
+        let tables = Config {
+            name_prefix: table(include_str!("data/nameprefix.yaml")),
+            name_suffix: table(include_str!("data/namesuffix.yaml")),
+            namespace: table(include_str!("data/namespace.yaml")),
+            common_labels: table(include_str!("data/commonlabels.yaml")),
+            template_labels: table(include_str!("data/templatelabels.yaml")),
+            common_annotations: table(include_str!("data/commonannotations.yaml")),
+            name_reference: Config::from_file(&names).unwrap().name_reference,
+            var_reference: table(include_str!("data/varreference.yaml")),
+            images: table(include_str!("data/images.yaml")),
+            replicas: table(include_str!("data/replicas.yaml")),
+        };
+        let mut config = Config::default();
+        config.merge(&tables).unwrap();
+        config
+    }
+
+    fn given(t: &Option<Text>) -> String {
+        t.as_ref().map_or("-".into(), |s| format!("{s:?}"))
+    }
+
+    fn spec_as_rust(s: &FieldSpec) -> String {
+        let path: Vec<String> = s.path.iter().map(|p| format!("{p:?}")).collect();
+        format!(
+            "spec!({} {} {} [{}] {})",
+            given(&s.group),
+            given(&s.version),
+            given(&s.kind),
+            path.join(" "),
+            s.create
+        )
+    }
+
+    /// The source of `data/builtin_config.rs`.
+    fn as_rust(c: &Config) -> String {
+        let mut out = String::from(
+            "// @generated from data/*.yaml by `SKIFF_REGENERATE=1 cargo test --lib generated`.\n\
+             // Included by config.rs; do not edit.\n\
+             static BUILTIN: Config = Config {\n",
+        );
+        let table = |out: &mut String, name: &str, specs: &[FieldSpec]| {
+            out.push_str(&format!("    {name}: Cow::Borrowed(&[\n"));
+            for s in specs {
+                out.push_str(&format!("        {},\n", spec_as_rust(s)));
+            }
+            out.push_str("    ]),\n");
+        };
+        table(&mut out, "name_prefix", &c.name_prefix);
+        table(&mut out, "name_suffix", &c.name_suffix);
+        table(&mut out, "namespace", &c.namespace);
+        table(&mut out, "common_labels", &c.common_labels);
+        table(&mut out, "template_labels", &c.template_labels);
+        table(&mut out, "common_annotations", &c.common_annotations);
+        out.push_str("    name_reference: Cow::Borrowed(&[\n");
+        for r in c.name_reference.iter() {
+            out.push_str(&format!(
+                "        referent!({} {} {:?} [\n",
+                given(&r.group),
+                given(&r.version),
+                r.kind
+            ));
+            for s in r.referrers.iter() {
+                out.push_str(&format!("            {},\n", spec_as_rust(s)));
+            }
+            out.push_str("        ]),\n");
+        }
+        out.push_str("    ]),\n");
+        table(&mut out, "var_reference", &c.var_reference);
+        table(&mut out, "images", &c.images);
+        table(&mut out, "replicas", &c.replicas);
+        out.push_str("};\n");
+        out
+    }
+
+    #[test]
+    fn builtin_config_is_generated_from_the_tables() {
+        let merged = from_tables();
+        let want = as_rust(&merged);
+        super::super::assert_generated("builtin_config.rs", &want);
+        assert_eq!(Config::builtin(), &merged);
+        assert!(merged.name_reference.len() > 10 && merged.common_labels.len() > 10);
+        assert!(merged.common_labels.iter().all(|s| !s.path.is_empty()));
     }
 
     #[test]
@@ -524,10 +595,10 @@ mod tests {
         let c = Config::from_openapi_definitions(&defs).unwrap();
         assert_eq!(c.name_reference[0].kind, "Secret");
         assert_eq!(
-            c.name_reference[0].referrers[0].path,
+            c.name_reference[0].referrers[0].path[..],
             ["spec", "secretRef", "name"]
         );
-        assert_eq!(c.common_labels[0].path, ["spec", "selector"]);
+        assert_eq!(c.common_labels[0].path[..], ["spec", "selector"]);
         assert_eq!(c.common_labels[0].kind.as_deref(), Some("Bee"));
     }
 }

@@ -4,13 +4,23 @@
 
 use crate::render::fields::{text, Fields};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// Text of a fieldspec: borrowed from the built-in tables (compiled in, so a
+/// process that renders one small tree builds none of them), or read from a
+/// kustomization's own files.
+pub type Text = Cow<'static, str>;
+
+/// A fieldspec table: the built-in one borrowed, or one of its own once
+/// something is added to it.
+pub type Specs = Cow<'static, [FieldSpec]>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldSpec {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: Option<String>,
-    pub path: Vec<String>,
+    pub group: Option<Text>,
+    pub version: Option<Text>,
+    pub kind: Option<Text>,
+    pub path: Cow<'static, [Text]>,
     pub create: bool,
 }
 
@@ -20,7 +30,7 @@ impl FieldSpec {
             group: None,
             version: None,
             kind: None,
-            path: split_path(path),
+            path: Cow::Owned(split_path(path)),
             create,
         }
     }
@@ -35,12 +45,12 @@ impl FieldSpec {
 }
 
 /// `a/b[]/c` and `metadata/annotations/x\/y` into segments (`[]` marks a list).
-fn split_path(path: &str) -> Vec<String> {
+fn split_path(path: &str) -> Vec<Text> {
     if !path.contains('\\') {
         return path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(String::from)
+            .map(|s| Cow::Owned(s.to_string()))
             .collect();
     }
     let mut out = Vec::new();
@@ -58,12 +68,15 @@ fn split_path(path: &str) -> Vec<String> {
     }
     out.push(cur);
     // A trailing `[]` marks a list: walked, never created.
-    out.into_iter().filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .filter(|s| !s.is_empty())
+        .map(Cow::Owned)
+        .collect()
 }
 
 /// Reads a fieldspec table (a YAML list of specs, or a map whose one value is
-/// the list) through the general YAML reader: for user `fields`, and to check
-/// the built-in tables' fast reading.
+/// the list) through the general YAML reader (how the built-in tables are
+/// compiled in: `config::tests::builtin_config_is_generated`).
 pub fn parse_table(text: &str) -> Vec<FieldSpec> {
     let docs = crate::render::yaml::parse_documents(text).unwrap_or_default();
     let list = match docs.into_iter().next() {
@@ -79,18 +92,22 @@ pub fn parse_table(text: &str) -> Vec<FieldSpec> {
 }
 
 pub fn from_value(v: &Value) -> Option<FieldSpec> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(|s| Cow::Owned(s.to_string()))
+    };
     Some(FieldSpec {
         group: s("group"),
         version: s("version"),
         kind: s("kind"),
         // Read as sigs.k8s.io/yaml reads configurations: any scalar as its text.
-        path: split_path(&match v.get("path")? {
+        path: Cow::Owned(split_path(&match v.get("path")? {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             _ => return None,
-        }),
+        })),
         create: v.get("create").and_then(Value::as_bool).unwrap_or(false),
     })
 }
@@ -98,82 +115,10 @@ pub fn from_value(v: &Value) -> Option<FieldSpec> {
 /// One referenced kind of the nameReference table and where it is referred to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameReference {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: String,
-    pub referrers: Vec<FieldSpec>,
-}
-
-/// The `- key: value` entries of one of kustomize's built-in tables, with the
-/// indentation of their dash. These tables are kustomize's own text (plain
-/// values, two levels at most), so they are read line by line: a process that
-/// renders one small tree spends less on them than on a general reader's
-/// values.
-fn table_entries(text: &str) -> Vec<(usize, Vec<(&str, &str)>)> {
-    let mut entries: Vec<(usize, Vec<(&str, &str)>)> = Vec::new();
-    for line in text.lines() {
-        let content = line.trim_start();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - content.len();
-        let (item, body) = match content.strip_prefix("- ") {
-            Some(rest) => (true, rest),
-            None => (false, content),
-        };
-        let Some((key, value)) = body.split_once(':') else {
-            continue;
-        };
-        let pair = (key.trim(), value.trim());
-        if item {
-            entries.push((indent, vec![pair]));
-        } else if let Some(last) = entries.last_mut().filter(|(dash, _)| indent > *dash) {
-            last.1.push(pair);
-        }
-    }
-    entries
-}
-
-fn spec_of(pairs: &[(&str, &str)]) -> Option<FieldSpec> {
-    let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-    let text = |k: &str| get(k).filter(|v| !v.is_empty()).map(String::from);
-    Some(FieldSpec {
-        group: text("group"),
-        version: text("version"),
-        kind: text("kind"),
-        path: split_path(get("path")?),
-        create: get("create") == Some("true"),
-    })
-}
-
-/// A built-in fieldspec table.
-pub fn builtin_table(text: &str) -> Vec<FieldSpec> {
-    table_entries(text)
-        .iter()
-        .filter_map(|(_, pairs)| spec_of(pairs))
-        .collect()
-}
-
-/// The built-in nameReference table: referents at the outer level, their
-/// referrer fieldspecs nested under them.
-pub fn builtin_name_references(text: &str) -> Vec<NameReference> {
-    let mut out: Vec<NameReference> = Vec::new();
-    let entries = table_entries(text);
-    let outer = entries.first().map_or(0, |(indent, _)| *indent);
-    for (indent, pairs) in &entries {
-        if *indent == outer {
-            let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-            out.push(NameReference {
-                group: get("group").map(String::from),
-                version: get("version").map(String::from),
-                kind: get("kind").unwrap_or_default().to_string(),
-                referrers: Vec::new(),
-            });
-        } else if let (Some(last), Some(spec)) = (out.last_mut(), spec_of(pairs)) {
-            last.referrers.push(spec);
-        }
-    }
-    out
+    pub group: Option<Text>,
+    pub version: Option<Text>,
+    pub kind: Text,
+    pub referrers: Specs,
 }
 
 /// Visits every field `path` names in `obj` (lists are walked element by
@@ -181,7 +126,7 @@ pub fn builtin_name_references(text: &str) -> Vec<NameReference> {
 /// gets the leaf's parent map and key.
 pub fn visit(
     obj: &mut Value,
-    path: &[String],
+    path: &[Text],
     create: bool,
     f: &mut dyn FnMut(&mut Map<String, Value>, &str),
 ) {
@@ -251,7 +196,7 @@ mod tests {
             .common_labels
             .iter()
             .any(|s| s.kind.as_deref() == Some("Deployment")
-                && s.path == ["spec", "selector", "matchLabels"]));
+                && s.path[..] == ["spec", "selector", "matchLabels"]));
         assert!(builtin.name_reference.iter().any(|r| r.kind == "ConfigMap"));
         let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"image": "a"}, {"image": "b"}]}}}});
         let mut seen = Vec::new();

@@ -2,13 +2,14 @@
 //! names, name references brought up to date, local-config objects dropped, and
 //! the legacy kind order.
 
+use super::fieldspec::Text;
 use super::generate;
 use super::KustomizeError;
 use super::Res;
 use crate::render::fields::Fields;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::sync::OnceLock;
 
 pub fn hash_suffixes(resources: &mut [Res]) {
     for r in resources.iter_mut().filter(|r| r.hash_suffix) {
@@ -71,21 +72,20 @@ pub fn drop_local_config(resources: &mut Vec<Res>) {
 /// The legacy sort's kind order: these kinds first, these last, the rest between.
 #[derive(Debug, Clone)]
 pub struct Order {
-    first: Vec<String>,
-    last: Vec<String>,
+    first: Cow<'static, [Text]>,
+    last: Cow<'static, [Text]>,
 }
 
+// `ORDER_FIRST`, `ORDER_LAST`: `data/legacy-order.json` compiled in.
+// Generated: `SKIFF_REGENERATE=1 cargo test --lib generated`.
+include!("data/legacy_order.rs");
+
 impl Order {
-    fn builtin() -> &'static Order {
-        static O: OnceLock<Order> = OnceLock::new();
-        O.get_or_init(|| {
-            let doc: Value = serde_json::from_str(include_str!("data/legacy-order.json"))
-                .expect("legacy-order.json");
-            Order {
-                first: super::strings(&doc, "orderFirst"),
-                last: super::strings(&doc, "orderLast"),
-            }
-        })
+    fn builtin() -> Order {
+        Order {
+            first: Cow::Borrowed(ORDER_FIRST),
+            last: Cow::Borrowed(ORDER_LAST),
+        }
     }
 
     /// A kustomization's `sortOptions`: None for fifo, else the legacy order
@@ -113,11 +113,19 @@ impl Order {
         }
         Ok(Some(
             match options.and_then(|o| o.get("legacySortOptions")) {
-                Some(custom) => Order {
-                    first: super::strings(custom, "orderFirst"),
-                    last: super::strings(custom, "orderLast"),
-                },
-                None => Order::builtin().clone(),
+                Some(custom) => {
+                    let owned = |field: &str| -> Cow<'static, [Text]> {
+                        super::strings(custom, field)
+                            .into_iter()
+                            .map(Cow::Owned)
+                            .collect()
+                    };
+                    Order {
+                        first: owned("orderFirst"),
+                        last: owned("orderLast"),
+                    }
+                }
+                None => Order::builtin(),
             },
         ))
     }
@@ -366,6 +374,29 @@ fn relative(from: &str, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_order_is_generated_from_the_json() {
+        let doc: Value = serde_json::from_str(include_str!("data/legacy-order.json")).unwrap();
+        let list = |field: &str| {
+            let quoted: Vec<String> = super::super::strings(&doc, field)
+                .iter()
+                .map(|k| format!("    Cow::Borrowed({k:?}),\n"))
+                .collect();
+            assert!(!quoted.is_empty(), "{field}");
+            quoted.concat()
+        };
+        let rust = format!(
+            "// @generated from data/legacy-order.json by `SKIFF_REGENERATE=1 cargo test --lib generated`.\n\
+             // Included by finish.rs; do not edit.\n\
+             const ORDER_FIRST: &[Text] = &[\n{}];\n\
+             const ORDER_LAST: &[Text] = &[\n{}];\n",
+            list("orderFirst"),
+            list("orderLast")
+        );
+        super::super::assert_generated("legacy_order.rs", &rust);
+        assert_eq!(Order::kind_rank("Namespace"), -(ORDER_FIRST.len() as i64));
+    }
 
     #[test]
     fn joined_parts_compare_as_their_text() {

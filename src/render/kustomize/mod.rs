@@ -653,6 +653,24 @@ impl Build<'_> {
     }
 }
 
+/// Checks a file of `data/` generated from kustomize's tables against what
+/// the test computed from them; with `SKIFF_REGENERATE` set, writes it first.
+#[cfg(test)]
+pub(crate) fn assert_generated(file: &str, want: &str) {
+    let path = format!(
+        "{}/src/render/kustomize/data/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("SKIFF_REGENERATE").is_some() {
+        std::fs::write(&path, want).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == want,
+        "data/{file} differs from the tables it is generated from: run \
+         `SKIFF_REGENERATE=1 cargo test --lib generated` and commit it"
+    );
+}
+
 pub(crate) fn strings(k: &Value, field: &str) -> Vec<String> {
     k.get(field)
         .and_then(Value::as_array)

@@ -6,33 +6,15 @@ use super::fieldspec::{self, FieldSpec};
 use super::Res;
 use crate::render::fields::{text, Fields};
 use serde_json::{json, Map, Value};
-use std::sync::OnceLock;
 
-/// Kinds kustomize treats as cluster-scoped: exactly these (apiVersion, kind) pairs.
-fn cluster_scoped() -> &'static Vec<(String, String)> {
-    static T: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    T.get_or_init(|| {
-        let doc: Value = serde_json::from_str(include_str!("data/cluster-scoped.json"))
-            .expect("cluster-scoped.json");
-        doc["clusterScoped"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| {
-                        (
-                            e["apiVersion"].as_str().unwrap_or_default().to_string(),
-                            e["kind"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-}
+// `CLUSTER_SCOPED`: the (apiVersion, kind) pairs kustomize treats as
+// cluster-scoped, exactly these (`data/cluster-scoped.json`, compiled in).
+// Generated: `SKIFF_REGENERATE=1 cargo test --lib generated`.
+include!("data/cluster_scoped.rs");
 
 pub fn is_cluster_scoped(obj: &Value) -> bool {
     let (av, kind) = (text(obj, "apiVersion"), text(obj, "kind"));
-    cluster_scoped().iter().any(|(a, k)| a == av && k == kind)
+    CLUSTER_SCOPED.iter().any(|(a, k)| *a == av && *k == kind)
 }
 
 /// Which subjects of (Cluster)RoleBindings the namespace transformer sets.
@@ -336,6 +318,37 @@ pub fn images(resources: &mut [Res], rules: &[Value], specs: &[FieldSpec]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_scoped_is_generated_from_the_json() {
+        let doc: Value = serde_json::from_str(include_str!("data/cluster-scoped.json")).unwrap();
+        let pairs: Vec<String> = doc["clusterScoped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "    ({:?}, {:?}),\n",
+                    text(e, "apiVersion"),
+                    text(e, "kind")
+                )
+            })
+            .collect();
+        assert!(pairs.len() > 20);
+        let rust = format!(
+            "// @generated from data/cluster-scoped.json by `SKIFF_REGENERATE=1 cargo test --lib generated`.\n\
+             // Included by transform.rs; do not edit.\n\
+             const CLUSTER_SCOPED: &[(&str, &str)] = &[\n{}];\n",
+            pairs.concat()
+        );
+        super::super::assert_generated("cluster_scoped.rs", &rust);
+        assert!(is_cluster_scoped(
+            &json!({"apiVersion": "v1", "kind": "Namespace"})
+        ));
+        assert!(!is_cluster_scoped(
+            &json!({"apiVersion": "v1", "kind": "Service"})
+        ));
+    }
 
     #[test]
     fn image_rules_by_tag_name_and_digest() {
