@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod fields;
+pub mod gotemplate;
 pub mod kustomize;
 pub mod schema;
 pub mod selector;
