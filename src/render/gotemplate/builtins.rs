@@ -233,15 +233,15 @@ pub fn equal(a: &Value, b: &Value) -> Result<bool, String> {
             if a.type_name() != b.type_name() {
                 return Err(format!(
                     "non-comparable types {}: {}, {}: {}",
-                    super::fmt::sprint_value(a),
+                    sprintf("%s", std::slice::from_ref(a)),
                     a.type_name(),
                     b.type_name(),
-                    super::fmt::sprint_value(b)
+                    sprintf("%s", std::slice::from_ref(b))
                 ));
             }
             return Err(format!(
                 "non-comparable type {}: {}",
-                super::fmt::sprint_value(b),
+                sprintf("%s", std::slice::from_ref(b)),
                 b.type_name()
             ));
         }
@@ -361,9 +361,6 @@ fn js(_: &mut Exec, args: &[Value]) -> R {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }

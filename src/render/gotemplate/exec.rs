@@ -220,13 +220,13 @@ impl<'a> Exec<'a> {
                         pipe.as_ref().map(|p| format!(" {p}")).unwrap_or_default()
                     ),
                 );
+                if self.set.get(name).is_none() {
+                    return Err(self.error(format!("template {name:?} not defined")));
+                }
                 let data = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Nil,
                 };
-                if self.set.get(name).is_none() {
-                    return Err(self.error(format!("template {name:?} not defined")));
-                }
                 let mut inner = String::new();
                 self.execute(name, &data, &mut inner)?;
                 // Output was counted inside; add it without counting twice.

@@ -254,8 +254,8 @@ mod tests {
         assert_eq!(run(r#"{{ and 1 0 2 }} {{ or 0 "" "x" }} {{ not .flag }} {{ len .tags }} {{ index .tags 1 }} {{ index .nested "x" "y" }} {{ slice "hello" 1 3 }}"#, values()).unwrap(),
             "0 x true 2 b deep el");
         assert_eq!(run(r#"{{ eq 1 2 1 }} {{ ne "a" "b" }} {{ lt 1 2 }} {{ ge "b" "a" }} {{ eq .missing nil }}"#, values()).unwrap(), "true true true true true");
-        assert_eq!(run(r#"{{ printf "%s-%d-%v" "a" 3 .tags }} {{ print 1 2 "x" }} {{ html "<a&'>" }} {{ urlquery "a b&c" }} {{ js "a'b" }}"#, values()).unwrap(),
-            "a-3-[a b] 1 2x &lt;a&amp;&#39;&gt; a+b%26c a\\'b");
+        assert_eq!(run(r#"{{ printf "%s-%d-%v" "a" 3 .tags }} {{ print 1 2 "x" }} {{ html "<a&'>" }} {{ urlquery "a b&c" }} {{ js "a'b\n" }}"#, values()).unwrap(),
+            "a-3-[a b] 1 2x &lt;a&amp;&#39;&gt; a+b%26c a\\'b\\u000A");
         // `and` stops before an argument that would fail.
         assert_eq!(
             run("{{ and .flag (index .missing 1) }}", values()).unwrap(),
