@@ -7,6 +7,7 @@ pub mod gotemplate;
 pub mod kustomize;
 pub mod schema;
 pub mod selector;
+pub mod sprig;
 pub mod yaml;
 pub mod yaml_out;
 

@@ -88,6 +88,8 @@ pub struct Exec<'a> {
     written: usize,
     /// The node evaluated last, for error contexts.
     at: (usize, String),
+    /// Per argument of the function being called: a nil from a map.
+    boxed_nil: Vec<bool>,
 }
 
 type Res<T> = Result<T, Error>;
@@ -106,6 +108,7 @@ impl<'a> Exec<'a> {
             steps: 0,
             written: 0,
             at: (0, String::new()),
+            boxed_nil: Vec::new(),
         }
     }
 
@@ -138,6 +141,12 @@ impl<'a> Exec<'a> {
         self.name = saved_name;
         self.source = saved_source;
         r.map(|_| ())
+    }
+
+    /// Whether argument `index` of the call in progress is a nil read out
+    /// of a map (see [`args::map`](super::args::map)).
+    pub fn is_boxed_nil(&self, index: usize) -> bool {
+        self.boxed_nil.get(index).copied().unwrap_or(false)
     }
 
     /// An execution error at the node evaluated last, in Go's words.
@@ -618,6 +627,21 @@ impl<'a> Exec<'a> {
         if let Some(f) = final_ {
             values.push(f);
         }
+        // Which arguments hold a nil read out of a map (Go's nil
+        // `interface {}`, which a map or slice parameter refuses), rather
+        // than no value at all (which it takes as a nil map).
+        self.boxed_nil = args
+            .iter()
+            .zip(&values)
+            .map(|(a, v)| {
+                matches!(v, Value::Nil)
+                    && match a {
+                        Arg::Field { .. } | Arg::Chain { .. } => true,
+                        Arg::Variable { names, .. } => !names.is_empty(),
+                        _ => false,
+                    }
+            })
+            .collect();
         match f(self, &values) {
             Ok(v) => Ok(v),
             Err(FnError::Call(m)) => {
@@ -629,21 +653,41 @@ impl<'a> Exec<'a> {
                 Err(self.error(m))
             }
             Err(FnError::Arg { index, want }) => {
-                let got = values.get(index).map_or("<nil>".into(), Value::type_name);
-                match args.get(index) {
-                    Some(a @ (Arg::Str(..) | Arg::Number(..) | Arg::Bool(..) | Arg::Nil(_))) => {
-                        self.set_at(a.pos(), a);
-                        Err(self.error(format!("expected {want}; found {a}")))
-                    }
-                    Some(a) => {
-                        self.set_at(a.pos(), a);
-                        Err(self.error(format!("wrong type for value; expected {want}; got {got}")))
-                    }
-                    None => {
-                        Err(self.error(format!("wrong type for value; expected {want}; got {got}")))
-                    }
-                }
+                let value = values.get(index).cloned().unwrap_or(Value::Nil);
+                Err(self.arg_error(args.get(index), &value, want))
             }
         }
+    }
+
+    /// Go's words for an argument a typed parameter does not take.
+    fn arg_error(&mut self, node: Option<&Arg>, value: &Value, want: &str) -> Error {
+        if let Some(a) = node {
+            self.set_at(a.pos(), a);
+        }
+        let message = match (node, value) {
+            (Some(Arg::Nil(_)), _) => format!("cannot assign nil to {want}"),
+            (Some(a @ (Arg::Str(..) | Arg::Number(..) | Arg::Bool(..))), _) => {
+                let word = match want {
+                    "int" | "int64" => "integer",
+                    "float64" => "float",
+                    "string" => "string",
+                    "bool" => "bool",
+                    _ => return self.error(format!("can't handle {a} for arg of type {want}")),
+                };
+                format!("expected {word}; found {a}")
+            }
+            (Some(Arg::Field { .. } | Arg::Chain { .. }), Value::Nil) => {
+                format!("wrong type for value; expected {want}; got interface {{}}")
+            }
+            (Some(Arg::Variable { names, .. }), Value::Nil) if !names.is_empty() => {
+                format!("wrong type for value; expected {want}; got interface {{}}")
+            }
+            (_, Value::Nil) => format!("invalid value; expected {want}"),
+            (_, v) => format!(
+                "wrong type for value; expected {want}; got {}",
+                v.type_name()
+            ),
+        };
+        self.error(message)
     }
 }

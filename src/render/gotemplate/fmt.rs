@@ -401,6 +401,33 @@ fn g_form(f: f64, prec: Option<usize>, upper: bool) -> String {
     }
 }
 
+/// Go's `strconv.FormatFloat(f, fmt, -1, 64)`: the shortest digits that
+/// read back as `f`, in `e`, `f` or `g` form.
+pub fn strconv_shortest(f: f64, fmt: char) -> String {
+    if !f.is_finite() {
+        return format_float(f, 'g', None);
+    }
+    let a = f.abs();
+    let body = if a == 0.0 {
+        match fmt {
+            'e' => "0e+00".to_string(),
+            _ => "0".to_string(),
+        }
+    } else {
+        let (d, dp) = shortest_digits(a);
+        match fmt {
+            'e' => exp_form(&d, dp, false, None),
+            'f' => fixed_form(&d, dp),
+            _ => g_form(a, None, false),
+        }
+    };
+    if f.is_sign_negative() && f != 0.0 {
+        format!("-{body}")
+    } else {
+        body
+    }
+}
+
 /// Go's formatting of a float64 under `%v`, `%e`, `%f`, `%g`.
 pub fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     if f.is_nan() {

@@ -13,6 +13,7 @@
 //! assert_eq!(set.render("t", &data, &funcs).unwrap(), "0=a 1=b ");
 //! ```
 
+pub mod args;
 pub mod builtins;
 pub mod exec;
 pub mod fmt;
