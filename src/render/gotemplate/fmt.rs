@@ -3,12 +3,12 @@
 //! width and precision, and Go's `%!verb(type=value)` for a mismatch.
 
 use super::parse::go_quote;
-use super::value::{ListType, Value};
+use super::value::Value;
 
 /// How an action prints a value (`%v`).
 pub fn sprint_value(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v, 'v', &Spec::default(), 0);
+    write_value(&mut out, v, 'v', &Spec::default(), &mut Vec::new());
     out
 }
 
@@ -83,7 +83,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         };
         arg += 1;
         let mut s = String::new();
-        write_value(&mut s, value, verb, &spec, 0);
+        write_value(&mut s, value, verb, &spec, &mut Vec::new());
         out.push_str(&s);
     }
     if arg < args.len() {
@@ -161,9 +161,17 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
     }
 }
 
-/// Writes one value under one verb, as Go's `printValue` does; `depth`
-/// tells nested values apart (a nil inside a list prints `<nil>`).
-fn write_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usize) {
+/// The most text one value prints to: a map can hold itself, or share
+/// itself so often (`dict "a" $d "b" $d` in a loop) that its text doubles
+/// at each level; Go would print until memory runs out.
+pub const MAX_PRINT: usize = 64 << 20;
+
+/// Writes one value under one verb, as Go's `printValue` does. `path`
+/// holds the maps being printed: one that holds itself prints `...` there.
+fn write_value(out: &mut String, v: &Value, verb: char, spec: &Spec, path: &mut Vec<usize>) {
+    if out.len() > MAX_PRINT {
+        return;
+    }
     if verb == 'T' {
         pad(out, &v.type_name(), spec, false);
         return;
@@ -191,28 +199,26 @@ fn write_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usiz
                     .iter()
                     .map(|&x| Value::Uint(x as u64, super::value::UintType::Uint8))
                     .collect();
-                write_list(out, &items, verb, spec, depth)
+                write_list(out, &items, verb, spec, path)
             }
         },
-        Value::List(items, t) => {
-            if *t == ListType::Str && verb == 'x' {
-                // Go prints []string under %x element by element too.
-            }
-            write_list(out, items, verb, spec, depth)
-        }
+        Value::List(items, _) => write_list(out, items, verb, spec, path),
         Value::Map(m) => {
-            let m = m.borrow();
-            let mut body = String::from("map[");
-            for (i, (k, val)) in m.iter().enumerate() {
-                if i > 0 {
-                    body.push(' ');
-                }
-                write_str(&mut body, k, verb, &Spec::default(), &Value::str(k));
-                body.push(':');
-                write_value(&mut body, val, verb, &Spec::default(), depth + 1);
+            let id = std::rc::Rc::as_ptr(m) as usize;
+            if path.contains(&id) || path.len() > super::value::MAX_DEPTH {
+                out.push_str("...");
+                return;
             }
-            body.push(']');
-            pad(out, &body, spec, false);
+            path.push(id);
+            if spec.width.is_some() {
+                // Padded as a whole: written apart first.
+                let mut body = String::new();
+                write_map(&mut body, &m.borrow(), verb, path);
+                pad(out, &body, spec, false);
+            } else {
+                write_map(out, &m.borrow(), verb, path);
+            }
+            path.pop();
         }
         Value::Object(o) => match verb {
             'v' | 's' => pad(out, &o.display(), spec, false),
@@ -221,16 +227,33 @@ fn write_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usiz
     }
 }
 
-fn write_list(out: &mut String, items: &[Value], verb: char, spec: &Spec, depth: usize) {
-    let mut body = String::from("[");
+fn write_map(
+    out: &mut String,
+    m: &std::collections::BTreeMap<String, Value>,
+    verb: char,
+    path: &mut Vec<usize>,
+) {
+    out.push_str("map[");
+    for (i, (k, val)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_str(out, k, verb, &Spec::default(), &Value::str(k));
+        out.push(':');
+        write_value(out, val, verb, &Spec::default(), path);
+    }
+    out.push(']');
+}
+
+fn write_list(out: &mut String, items: &[Value], verb: char, spec: &Spec, path: &mut Vec<usize>) {
+    out.push('[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            body.push(' ');
+            out.push(' ');
         }
-        write_value(&mut body, item, verb, spec, depth + 1);
+        write_value(out, item, verb, spec, path);
     }
-    body.push(']');
-    out.push_str(&body);
+    out.push(']');
 }
 
 fn write_str(out: &mut String, s: &str, verb: char, spec: &Spec, v: &Value) {

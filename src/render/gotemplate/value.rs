@@ -39,6 +39,11 @@ pub enum ListType {
     Int,
 }
 
+/// How deep a walk over a value goes (printing, JSON, copies, equality).
+/// A map can come to hold itself (`set $d "self" $d`): Go would recurse
+/// until its stack limit kills the process; skiff stops here.
+pub const MAX_DEPTH: usize = 200;
+
 /// A Go map: shared, as Go's maps are references (`set` on a dict is seen
 /// through every name it has).
 pub type Map = Rc<RefCell<BTreeMap<String, Value>>>;
@@ -86,6 +91,15 @@ impl fmt::Debug for Value {
 impl PartialEq for Value {
     /// Deep equality of type and value (Go's `reflect.DeepEqual`).
     fn eq(&self, other: &Value) -> bool {
+        self.deep_equal(other, 0)
+    }
+}
+
+impl Value {
+    fn deep_equal(&self, other: &Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -94,8 +108,23 @@ impl PartialEq for Value {
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
-            (Value::List(a, t), Value::List(b, u)) => t == u && a == b,
-            (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
+            (Value::List(a, t), Value::List(b, u)) => {
+                t == u
+                    && a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(x, y)| x.deep_equal(y, depth + 1))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if Rc::ptr_eq(a, b) {
+                    return true;
+                }
+                let (a, b) = (a.borrow(), b.borrow());
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((k, x), (l, y))| k == l && x.deep_equal(y, depth + 1))
+            }
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }

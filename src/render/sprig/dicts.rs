@@ -147,9 +147,12 @@ fn omit(e: &mut Exec, a: &[Value]) -> R {
 /// holds an empty value takes `src`'s; nested maps merge; with
 /// `overwrite`, `src`'s value wins unless it is an empty list or map
 /// (a nil value overwrites).
-fn merge_into(dst: &Map, src: &Map, overwrite: bool) -> Result<(), String> {
+fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), String> {
     if Rc::ptr_eq(dst, src) {
         return Ok(());
+    }
+    if depth > crate::render::gotemplate::value::MAX_DEPTH {
+        return Err("maps nested too deep (one holds itself?)".into());
     }
     let entries: Vec<(String, Value)> = src
         .borrow()
@@ -166,7 +169,7 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool) -> Result<(), String> {
                 continue;
             }
             (Value::Map(sm), Some(Value::Map(dm))) => {
-                merge_into(dm, sm, overwrite)?;
+                merge_into(dm, sm, overwrite, depth + 1)?;
                 if !empty(&Value::Map(dm.clone())) {
                     continue;
                 }
@@ -202,7 +205,7 @@ fn merge_all(e: &Exec, a: &[Value], overwrite: bool) -> R {
         return Err(NIL_DEREF.into());
     };
     for src in maps(e, a, 1)?.into_iter().flatten() {
-        if merge_into(&dst, &src, overwrite).is_err() {
+        if merge_into(&dst, &src, overwrite, 0).is_err() {
             // Sprig swallows mergo's errors inside a template.
             return Ok(Value::str(""));
         }
@@ -218,23 +221,41 @@ fn merge_overwrite(e: &mut Exec, a: &[Value]) -> R {
     merge_all(e, a, true)
 }
 
-/// A copy sharing nothing with the original.
-pub fn deep(v: &Value) -> Value {
-    match v {
-        Value::Map(m) => Value::map(
-            m.borrow()
-                .iter()
-                .map(|(k, v)| (k.clone(), deep(v)))
-                .collect(),
-        ),
-        Value::List(l, t) => Value::List(Rc::new(l.iter().map(deep).collect()), *t),
-        other => other.clone(),
+/// The most values one `deepCopy` makes (a dict shared at every level of
+/// a deep nesting doubles at each).
+const MAX_COPY: usize = 10_000_000;
+
+/// A copy sharing nothing with the original; `made` counts the values.
+pub fn deep(v: &Value, depth: usize, made: &mut usize) -> Result<Value, FnError> {
+    *made += 1;
+    if depth > crate::render::gotemplate::value::MAX_DEPTH || *made > MAX_COPY {
+        return Err(
+            "the value is nested too deep or too large to copy (does a dict hold itself?)".into(),
+        );
     }
+    Ok(match v {
+        Value::Map(m) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in m.borrow().iter() {
+                out.insert(k.clone(), deep(v, depth + 1, made)?);
+            }
+            Value::map(out)
+        }
+        Value::List(l, t) => Value::List(
+            Rc::new(
+                l.iter()
+                    .map(|x| deep(x, depth + 1, made))
+                    .collect::<Result<_, _>>()?,
+            ),
+            *t,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn deep_copy(_: &mut Exec, a: &[Value]) -> R {
     count("deepCopy", a, 1)?;
-    Ok(deep(&a[0]))
+    deep(&a[0], 0, &mut 0)
 }
 
 fn dig(_: &mut Exec, a: &[Value]) -> R {
@@ -277,4 +298,27 @@ fn dig(_: &mut Exec, a: &[Value]) -> R {
         };
     }
     Ok(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::sprig::tests::run;
+
+    #[test]
+    fn a_dict_that_holds_itself_stops_instead_of_recursing_forever() {
+        let t = r#"{{ $d := dict "k" 1 }}{{ $_ := set $d "self" $d }}{{ $d }}"#;
+        assert_eq!(run(t).unwrap(), "map[k:1 self:...]");
+        let e = run(&format!("{t}{{{{ toJson $d }}}}")).unwrap();
+        assert!(
+            e.ends_with("map[k:1 self:...]"),
+            "toJson of a cycle writes nothing"
+        );
+        let e =
+            run(r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ deepCopy $d }}"#).unwrap_err();
+        assert!(e.contains("too deep or too large to copy"), "{e}");
+        // Shared at every level, the text doubles each time: bounded, not hung.
+        let doubling = r#"{{ $d := dict }}{{ range until 40 }}{{ $d = dict "a" $d "b" $d }}{{ end }}{{ len (toString $d) }}"#;
+        let n: usize = run(doubling).unwrap().parse().unwrap();
+        assert!(n <= crate::render::gotemplate::fmt::MAX_PRINT + 1024, "{n}");
+    }
 }

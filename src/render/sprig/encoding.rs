@@ -153,6 +153,14 @@ fn write_json(
     indent: Option<&str>,
     depth: usize,
 ) -> Result<(), String> {
+    if depth > crate::render::gotemplate::value::MAX_DEPTH {
+        return Err(
+            "json: unsupported value: encountered a cycle via map[string]interface {}".into(),
+        );
+    }
+    if out.len() > crate::render::gotemplate::fmt::MAX_PRINT {
+        return Err("json: the value is too large to write".into());
+    }
     let newline = |out: &mut String, d: usize| {
         if let Some(i) = indent {
             out.push('\n');

@@ -7,15 +7,21 @@
 //! spf13/cast's `ToInt64`/`ToFloat64` that `add`, `int` … use).
 
 pub mod conversion;
+pub mod crypto;
+pub mod dates;
 pub mod defaults;
 pub mod dicts;
 pub mod encoding;
 pub mod lists;
 pub mod numeric;
+pub mod os;
 pub mod paths;
+pub mod random;
 pub mod reflection;
 pub mod regex;
+pub mod semver;
 pub mod strings;
+pub mod urls;
 
 use crate::render::gotemplate::{fmt::sprint_value, Func, Funcs, Value};
 
@@ -31,6 +37,12 @@ const FAMILIES: &[&[(&str, Func)]] = &[
     paths::TABLE,
     encoding::TABLE,
     regex::TABLE,
+    crypto::TABLE,
+    random::TABLE,
+    os::TABLE,
+    semver::TABLE,
+    urls::TABLE,
+    dates::TABLE,
 ];
 
 /// text/template's functions with Sprig's over them (Sprig's `slice`
@@ -128,8 +140,17 @@ pub fn kind(v: &Value) -> &'static str {
 pub const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::render::gotemplate::Set;
+
+    /// Renders `text` with Sprig's functions and no data.
+    pub fn run(text: &str) -> Result<String, String> {
+        let funcs = funcs();
+        let mut set = Set::default();
+        set.parse("t", text, &funcs).map_err(|e| e.message)?;
+        set.render("t", &Value::Nil, &funcs).map_err(|e| e.message)
+    }
 
     #[test]
     fn casts_read_numbers_as_spf13_cast_does() {
