@@ -210,6 +210,77 @@ pub struct RenderArgs {
     /// The root no path may leave (default: the enclosing git work tree; outside git, the current directory when DIR is inside it, else /).
     #[arg(long, env = "SKIFF_RENDER_ROOT")]
     pub root: Option<PathBuf>,
+    /// A chart's release name (default: the chart's name).
+    #[arg(long, default_value = "")]
+    pub release_name: String,
+    /// A chart's release namespace.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// A values file for a chart (repeatable; later files win).
+    #[arg(long = "values", short = 'f')]
+    pub values: Vec<PathBuf>,
+    /// Values for a chart as `a.b=c,list[0]=x` (repeatable; after --values).
+    #[arg(long)]
+    pub set: Vec<String>,
+    /// As --set, every value a string.
+    #[arg(long)]
+    pub set_string: Vec<String>,
+    /// As --set, the value a file's text (`key=path`).
+    #[arg(long)]
+    pub set_file: Vec<String>,
+    /// The Kubernetes version a chart sees (default v1.36.0, as Helm v4 offline).
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    /// An API version a chart sees as available (repeatable, added to Helm's).
+    #[arg(long)]
+    pub api_versions: Vec<String>,
+    /// Leave a chart's crds/ out.
+    #[arg(long)]
+    pub skip_crds: bool,
+}
+
+/// The chart options of `skiff render` (`helm template`'s flags).
+fn helm_options(args: &RenderArgs) -> Result<crate::render::helm::Options, String> {
+    use crate::render::helm::set;
+    let mut values = serde_json::Map::new();
+    for file in &args.values {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let doc = crate::render::yaml::parse_documents(&text)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        match doc {
+            serde_json::Value::Object(m) => set::merge(&mut values, m),
+            serde_json::Value::Null => {}
+            _ => return Err(format!("{}: a values file must be a map", file.display())),
+        }
+    }
+    let mut values = serde_json::Value::Object(values);
+    for expr in &args.set {
+        set::apply_set(&mut values, expr, true).map_err(|e| format!("--set {expr}: {e}"))?;
+    }
+    for expr in &args.set_string {
+        set::apply_set(&mut values, expr, false)
+            .map_err(|e| format!("--set-string {expr}: {e}"))?;
+    }
+    for expr in &args.set_file {
+        let (key, path) = expr
+            .split_once('=')
+            .ok_or_else(|| format!("--set-file {expr}: expected key=path"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--set-file {path}: {e}"))?;
+        let escaped = text.replace('\\', "\\\\").replace(',', "\\,");
+        set::apply_set(&mut values, &format!("{key}={escaped}"), false)
+            .map_err(|e| format!("--set-file {expr}: {e}"))?;
+    }
+    Ok(crate::render::helm::Options {
+        release_name: args.release_name.clone(),
+        namespace: args.namespace.clone(),
+        values,
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+        skip_crds: args.skip_crds,
+    })
 }
 
 /// Runs a command; returns its exit code. A failure is printed by `main`.
@@ -302,12 +373,17 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
             let tree = crate::source::tree::DirTree::new(&root).map_err(|e| e.to_string())?;
             let opts = crate::application::DirectorySource {
                 recurse: args.recurse,
-                include: args.include,
-                exclude: args.exclude,
+                include: args.include.clone(),
+                exclude: args.exclude.clone(),
                 ..Default::default()
             };
             let tool = crate::render::detect(&tree, &rel).map_err(|e| e.to_string())?;
-            let manifests = crate::render::render(&tree, &rel, &opts).map_err(|e| e.to_string())?;
+            let manifests = if tool == crate::render::Tool::Helm {
+                crate::render::render_chart(&tree, &rel, &helm_options(&args)?)
+            } else {
+                crate::render::render(&tree, &rel, &opts)
+            }
+            .map_err(|e| e.to_string())?;
             // kustomize prints keys sorted; a plain directory keeps the files' order.
             let objects: Vec<serde_json::Value> = manifests
                 .into_iter()
@@ -315,7 +391,7 @@ fn offline_or_controller(command: Command) -> Result<(), String> {
                     crate::render::Tool::Kustomize => {
                         crate::render::kustomize::sorted_owned(m.object)
                     }
-                    crate::render::Tool::Directory => m.object,
+                    crate::render::Tool::Directory | crate::render::Tool::Helm => m.object,
                 })
                 .collect();
             print!("{}", crate::render::yaml_out::write_stream(&objects));

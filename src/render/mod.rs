@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod fields;
 pub mod gotemplate;
+pub mod helm;
 pub mod kustomize;
 pub mod schema;
 pub mod selector;
@@ -79,6 +80,10 @@ pub enum RenderError {
     Limit { file: String, message: String },
     #[error(transparent)]
     Kustomize(#[from] kustomize::KustomizeError),
+    #[error(transparent)]
+    Helm(#[from] helm::HelmError),
+    #[error("{path}: is a Helm chart; skiff renders charts with `skiff render` today, and in Applications once Helm joins the GitOps loop (nothing was applied)")]
+    HelmInApplication { path: String },
     #[error("directory.{field}: invalid glob {pattern:?}: {message}")]
     Glob {
         field: &'static str,
@@ -208,11 +213,13 @@ fn is_hook(v: &Value) -> bool {
         })
 }
 
-/// Which tool renders a path (Argo CD's detection: a kustomization file means kustomize).
+/// Which tool renders a path (Argo CD's detection: a `Chart.yaml` means
+/// Helm, else a kustomization file means kustomize, else a directory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
     Directory,
     Kustomize,
+    Helm,
 }
 
 impl Tool {
@@ -220,18 +227,65 @@ impl Tool {
         match self {
             Tool::Directory => "Directory",
             Tool::Kustomize => "Kustomize",
+            Tool::Helm => "Helm",
         }
     }
 }
 
 pub fn detect(tree: &dyn Tree, path: &str) -> Result<Tool, RenderError> {
     let dir = crate::source::tree::normalize("", path)?;
-    tree.list(&dir)?;
-    Ok(if kustomize::is_kustomization(tree, &dir) {
+    let entries = tree.list(&dir)?;
+    Ok(if entries.iter().any(|e| e.name == "Chart.yaml") {
+        Tool::Helm
+    } else if kustomize::is_kustomization(tree, &dir) {
         Tool::Kustomize
     } else {
         Tool::Directory
     })
+}
+
+/// A chart rendered as `helm template --include-crds` renders it, as
+/// objects: every rendered file split as Helm splits manifests, each
+/// document an object (an error names the template).
+pub fn render_chart(
+    tree: &dyn Tree,
+    path: &str,
+    options: &helm::Options,
+) -> Result<Vec<Manifest>, RenderError> {
+    let dir = crate::source::tree::normalize("", path)?;
+    let chart = helm::chart::load(tree, &dir).map_err(helm::HelmError::from)?;
+    // `helm template`'s defaults: the chart's name, the default namespace.
+    let mut options = options.clone();
+    if options.release_name.is_empty() {
+        options.release_name = chart.name.clone();
+    }
+    if options.namespace.is_empty() {
+        options.namespace = "default".into();
+    }
+    let mut out = Vec::new();
+    for rendered in helm::render(&chart, &options)? {
+        for (i, doc) in helm::split_manifests(&rendered.text).iter().enumerate() {
+            let values = yaml::parse_documents(doc).map_err(|e| RenderError::Yaml {
+                file: rendered.name.clone(),
+                line: e.line,
+                message: e.message.clone(),
+            })?;
+            for object in values.into_iter().filter(|v| !v.is_null()) {
+                if !object.is_object() || object.get("kind").is_none() {
+                    return Err(RenderError::Invalid {
+                        file: rendered.name.clone(),
+                        document: i + 1,
+                        message: "a rendered document is not an object with a kind".into(),
+                    });
+                }
+                out.push(Manifest {
+                    object,
+                    file: rendered.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Who a render is for: the build environment Argo CD gives its tools.
@@ -365,6 +419,9 @@ pub fn render_source(
             &source.path,
             &source.directory.clone().unwrap_or_default(),
         ),
+        Tool::Helm => Err(RenderError::HelmInApplication {
+            path: source.path.clone(),
+        }),
     }
 }
 
@@ -380,6 +437,7 @@ pub fn render(
             &crate::source::tree::normalize("", path)?,
         )?),
         Tool::Directory => directory::render(tree, path, directory),
+        Tool::Helm => render_chart(tree, path, &helm::Options::default()),
     }
 }
 

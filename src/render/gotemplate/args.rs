@@ -48,7 +48,8 @@ pub fn boolean(args: &[Value], index: usize) -> Result<bool, FnError> {
 /// itself, or no value, is a nil map.
 pub fn map<'a>(e: &Exec, args: &'a [Value], index: usize) -> Result<Option<&'a Map>, FnError> {
     match args.get(index) {
-        Some(Value::Map(m)) => Ok(Some(m)),
+        // A named map type over it is assignable; `map[string]string` is not.
+        Some(Value::Map(m)) if m.kind != super::value::MapType::Strings => Ok(Some(m)),
         Some(Value::Nil) if !e.is_boxed_nil(index) => Ok(None),
         _ => Err(FnError::Arg {
             index,

@@ -65,6 +65,7 @@ fn len(_: &mut Exec, args: &[Value]) -> R {
         Value::Bytes(b) => b.len(),
         Value::List(l, _) => l.len(),
         Value::Map(m) => m.borrow().len(),
+        Value::Object(o) if o.elements().is_some() => o.elements().map_or(0, |e| e.len()),
         Value::Nil => return Err("len of nil pointer".into()),
         other => return Err(format!("len of type {}", other.type_name()).into()),
     };

@@ -90,6 +90,9 @@ pub struct Exec<'a> {
     at: (usize, String),
     /// Per argument of the function being called: a nil from a map.
     boxed_nil: Vec<bool>,
+    /// Counters a host's functions keep for one execution (Helm's
+    /// `include` counts the nesting of each name).
+    pub counters: std::collections::HashMap<String, usize>,
 }
 
 type Res<T> = Result<T, Error>;
@@ -109,6 +112,7 @@ impl<'a> Exec<'a> {
             written: 0,
             at: (0, String::new()),
             boxed_nil: Vec::new(),
+            counters: Default::default(),
         }
     }
 
@@ -145,6 +149,12 @@ impl<'a> Exec<'a> {
 
     /// Whether argument `index` of the call in progress is a nil read out
     /// of a map (see [`args::map`](super::args::map)).
+    /// The name of the template being executed (Helm's `tpl` parses its
+    /// text under it).
+    pub fn template_name(&self) -> &str {
+        &self.name
+    }
+
     pub fn is_boxed_nil(&self, index: usize) -> bool {
         self.boxed_nil.get(index).copied().unwrap_or(false)
     }
@@ -283,6 +293,15 @@ impl<'a> Exec<'a> {
             cmds: b.pipe.cmds.clone(),
         };
         let v = self.eval_pipeline(dot, &bare)?;
+        // A slice type with methods ranges as its elements.
+        let v = match &v {
+            Value::Object(o) => match (o.elements(), o.entries()) {
+                (Some(items), _) => Value::list(items),
+                (None, Some(entries)) => Value::map(entries.into_iter().collect()),
+                (None, None) => v,
+            },
+            _ => v,
+        };
         // Elements are taken one at a time (a `range` over a large integer
         // must not build its list first).
         let count = match &v {

@@ -22,7 +22,7 @@ pub mod parse;
 pub mod value;
 
 pub use exec::{Exec, FnError, Limits, MissingKey};
-pub use value::{IntType, ListType, Map, Object, UintType, Value};
+pub use value::{IntType, ListType, Map, MapType, Object, UintType, Value};
 
 use parse::Node;
 use std::collections::HashMap;

@@ -46,7 +46,36 @@ pub const MAX_DEPTH: usize = 200;
 
 /// A Go map: shared, as Go's maps are references (`set` on a dict is seen
 /// through every name it has).
-pub type Map = Rc<RefCell<BTreeMap<String, Value>>>;
+pub type Map = Rc<MapCell>;
+
+/// Which Go map type a map is: what `typeOf` says, and what a function
+/// that asserts `map[string]interface {}` (Sprig's `dig`) refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapType {
+    /// `map[string]interface {}`
+    Any,
+    /// A named type over `map[string]interface {}` (Helm's `common.Values`).
+    Named(&'static str),
+    /// `map[string]string`
+    Strings,
+}
+
+/// A map's entries and its Go type.
+#[derive(Debug)]
+pub struct MapCell {
+    entries: RefCell<BTreeMap<String, Value>>,
+    pub kind: MapType,
+}
+
+impl MapCell {
+    pub fn borrow(&self) -> std::cell::Ref<'_, BTreeMap<String, Value>> {
+        self.entries.borrow()
+    }
+
+    pub fn borrow_mut(&self) -> std::cell::RefMut<'_, BTreeMap<String, Value>> {
+        self.entries.borrow_mut()
+    }
+}
 
 /// A Go struct or pointer a template can read: fields, methods.
 pub trait Object {
@@ -60,6 +89,16 @@ pub trait Object {
     }
     /// What `%v` prints.
     fn display(&self) -> String;
+    /// The elements, for a value Go ranges over and measures (a named
+    /// slice type with methods, such as Helm's `VersionSet`).
+    fn elements(&self) -> Option<Vec<Value>> {
+        None
+    }
+    /// The entries, for a named map type with methods (Helm's `.Files`):
+    /// ranged over in key order, as Go ranges over a map.
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 #[derive(Clone)]
@@ -156,7 +195,15 @@ impl Value {
     }
 
     pub fn map(entries: BTreeMap<String, Value>) -> Value {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        Value::typed_map(entries, MapType::Any)
+    }
+
+    /// A map of a given Go type.
+    pub fn typed_map(entries: BTreeMap<String, Value>, kind: MapType) -> Value {
+        Value::Map(Rc::new(MapCell {
+            entries: RefCell::new(entries),
+            kind,
+        }))
     }
 
     pub fn empty_map() -> Value {
@@ -193,7 +240,11 @@ impl Value {
                 ListType::Int => "[]int",
             }
             .into(),
-            Value::Map(_) => "map[string]interface {}".into(),
+            Value::Map(m) => match m.kind {
+                MapType::Any => "map[string]interface {}".into(),
+                MapType::Named(n) => n.into(),
+                MapType::Strings => "map[string]string".into(),
+            },
             Value::Object(o) => o.type_name(),
         }
     }

@@ -5,7 +5,7 @@
 
 use super::{empty, strval, NIL_DEREF};
 use crate::render::gotemplate::args::{at_least, count, map, string};
-use crate::render::gotemplate::{Exec, FnError, Func, Map, Value};
+use crate::render::gotemplate::{Exec, FnError, Func, Map, MapType, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -262,12 +262,17 @@ fn dig(_: &mut Exec, a: &[Value]) -> R {
     if a.len() < 3 {
         return Err("dig needs at least three arguments".into());
     }
-    let Value::Map(mut d) = a[a.len() - 1].clone() else {
-        return Err(format!(
+    // Sprig asserts the type: a named map (Helm's `.Values`) is refused.
+    let not_a_dict = |v: &Value| -> FnError {
+        format!(
             "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-            a[a.len() - 1].type_name()
+            v.type_name()
         )
-        .into());
+        .into()
+    };
+    let mut d = match &a[a.len() - 1] {
+        Value::Map(m) if m.kind == MapType::Any => m.clone(),
+        other => return Err(not_a_dict(other)),
     };
     let default = a[a.len() - 2].clone();
     let keys = &a[..a.len() - 2];
@@ -287,14 +292,8 @@ fn dig(_: &mut Exec, a: &[Value]) -> R {
             return Ok(step);
         }
         d = match step {
-            Value::Map(m) => m,
-            other => {
-                return Err(format!(
-                    "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
-                    other.type_name()
-                )
-                .into())
-            }
+            Value::Map(m) if m.kind == MapType::Any => m,
+            other => return Err(not_a_dict(&other)),
         };
     }
     Ok(default)

@@ -222,15 +222,43 @@ fn write_json(
 
 /// `encoding/json` decoding into `interface{}`: numbers are `float64`.
 pub fn from_json(text: &str) -> Result<Value, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
     Ok(Value::from_json(&v))
 }
 
-fn json_error(e: &serde_json::Error) -> String {
+/// `encoding/json`'s words for a syntax error: the character it stopped
+/// at and what it was looking for.
+fn json_error(text: &str, e: &serde_json::Error) -> String {
     if e.is_eof() {
         return "unexpected end of JSON input".into();
     }
-    format!("invalid character in JSON input ({e})")
+    let at = text
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.chars().nth(e.column().saturating_sub(1)))
+        .unwrap_or(' ');
+    let message = e.to_string();
+    let looking = [
+        (
+            "key must be a string",
+            "looking for beginning of object key string",
+        ),
+        ("expected value", "looking for beginning of value"),
+        ("expected ident", "looking for beginning of value"),
+        ("expected `,` or `}`", "after object key:value pair"),
+        ("expected `:`", "after object key"),
+        ("expected `,` or `]`", "after array element"),
+        ("trailing characters", "after top-level value"),
+        ("trailing comma", "looking for beginning of value"),
+    ]
+    .iter()
+    .find(|(serde, _)| message.contains(serde))
+    .map_or("in string literal", |(_, go)| go);
+    let quoted = match at {
+        '\'' => "'\\''".to_string(),
+        c => format!("'{c}'"),
+    };
+    format!("invalid character {quoted} {looking}")
 }
 
 /// Used where Sprig calls `reflect.TypeOf(nil).Kind()`.

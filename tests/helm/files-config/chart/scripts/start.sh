@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+echo starting
+exec nginx -g "daemon off;"
