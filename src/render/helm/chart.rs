@@ -243,10 +243,12 @@ fn load_subcharts(
         match e.kind {
             EntryKind::Dir => chart.subcharts.push(load(tree, &join(&charts, &e.name))?),
             EntryKind::File if e.name.ends_with(".tgz") || e.name.ends_with(".tar.gz") => {
-                return Err(err(
-                    &join(&charts, &e.name),
-                    "subchart archives are not read yet: unpack it into a folder of the same name under charts/",
-                ))
+                let file = join(&charts, &e.name);
+                let bytes = tree.read(&file).map_err(|e| err(&file, e.to_string()))?;
+                let (unpacked, _) =
+                    super::archive::MemTree::from_tgz(&bytes, &file).map_err(|m| err(&file, m))?;
+                let sub = load(&unpacked, "").map_err(|e| err(&file, e.to_string()))?;
+                chart.subcharts.push(sub);
             }
             EntryKind::File => {}
         }

@@ -8,6 +8,7 @@
 //! `define` wins over a subchart's), then each that is not a partial
 //! (`_*`) is executed with its chart's data; `<no value>` is dropped.
 
+pub mod archive;
 pub mod chart;
 pub mod funcs;
 pub mod objects;
