@@ -368,51 +368,23 @@ pub fn parse(layout: &str, value: &str, tz: TimeZone) -> Result<Zoned, String> {
             Std::ZeroSecond | Std::Second => {
                 sec = take(&mut v, 1, 2)? as i8;
                 // Go reads a fraction after seconds the layout does not name.
-                if v.starts_with('.')
-                    && v[1..].starts_with(|c: char| c.is_ascii_digit())
-                    && !layout[i..].starts_with('.')
-                {
-                    let n = v[1..].bytes().take_while(u8::is_ascii_digit).count();
-                    let frac = format!("{:0<9}", &v[1..1 + n.min(9)]);
-                    nanos = frac.parse().unwrap_or(0);
-                    v = &v[1 + n..];
+                if !layout[i..].starts_with('.') {
+                    if let Some(n) = read_fraction(&mut v, None) {
+                        nanos = n;
+                    }
                 }
             }
-            Std::Frac(n, _) => {
-                let Some(rest) = v.strip_prefix(['.', ',']) else {
-                    return Err(err(elem, v));
-                };
-                let k = rest.bytes().take_while(u8::is_ascii_digit).count();
-                if k == 0 || (matches!(std, Std::Frac(_, false)) && k != n) {
-                    return Err(err(elem, v));
-                }
-                nanos = format!("{:0<9}", &rest[..k.min(9)]).parse().unwrap_or(0);
-                v = &rest[k..];
+            Std::Frac(n, trimmed) => {
+                let digits = if trimmed { None } else { Some(n) };
+                nanos = read_fraction(&mut v, digits).ok_or_else(|| err(elem, v))?;
             }
             Std::Month | Std::LongMonth => {
-                let found = MONTHS.iter().position(|m| {
-                    let name = if std == Std::Month { &m[..3] } else { m };
-                    v.len() >= name.len() && v[..name.len()].eq_ignore_ascii_case(name)
-                });
-                let Some(m) = found else {
-                    return Err(err(elem, v));
-                };
+                let m =
+                    read_name(&mut v, &MONTHS, std == Std::Month).ok_or_else(|| err(elem, v))?;
                 month = m as i8 + 1;
-                v = &v[if std == Std::Month {
-                    3
-                } else {
-                    MONTHS[m].len()
-                }..];
             }
             Std::WeekDay | Std::LongWeekDay => {
-                let found = DAYS.iter().find(|d| {
-                    let name = if std == Std::WeekDay { &d[..3] } else { d };
-                    v.len() >= name.len() && v[..name.len()].eq_ignore_ascii_case(name)
-                });
-                let Some(d) = found else {
-                    return Err(err(elem, v));
-                };
-                v = &v[if std == Std::WeekDay { 3 } else { d.len() }..];
+                read_name(&mut v, &DAYS, std == Std::WeekDay).ok_or_else(|| err(elem, v))?;
             }
             Std::PM | Std::Pm => {
                 let p = v.get(..2).map(str::to_ascii_uppercase);
@@ -434,32 +406,8 @@ pub fn parse(layout: &str, value: &str, tz: TimeZone) -> Result<Zoned, String> {
                 v = &v[n..];
             }
             Std::Offset(z, colon, secs, hours) => {
-                if z && v.starts_with('Z') {
-                    offset = Some(0);
-                    v = &v[1..];
-                    continue;
-                }
-                let sign = match v.as_bytes().first() {
-                    Some(b'+') => 1,
-                    Some(b'-') => -1,
-                    _ => return Err(err(elem, v)),
-                };
-                v = &v[1..];
-                let h = take(&mut v, 2, 2)?;
-                let mut total = h * 3600;
-                if !hours {
-                    if colon {
-                        v = v.strip_prefix(':').ok_or_else(|| err(elem, v))?;
-                    }
-                    total += take(&mut v, 2, 2)? * 60;
-                }
-                if secs {
-                    if colon {
-                        v = v.strip_prefix(':').ok_or_else(|| err(elem, v))?;
-                    }
-                    total += take(&mut v, 2, 2)?;
-                }
-                offset = Some(sign * total as i32);
+                offset =
+                    Some(read_offset(&mut v, z, colon, secs, hours).ok_or_else(|| err(elem, v))?);
             }
             Std::UnderYearDay | Std::ZeroYearDay => {
                 take(&mut v, 1, 3)?;
@@ -476,20 +424,109 @@ pub fn parse(layout: &str, value: &str, tz: TimeZone) -> Result<Zoned, String> {
             hour = 0;
         }
     }
+    assemble(
+        value,
+        [
+            year,
+            month as i16,
+            day as i16,
+            hour as i16,
+            min as i16,
+            sec as i16,
+        ],
+        nanos,
+        offset,
+        tz,
+    )
+}
+
+/// A fraction of a second after `.` or `,` (exactly `digits` of them
+/// when given), in nanoseconds.
+fn read_fraction(v: &mut &str, digits: Option<usize>) -> Option<i32> {
+    let rest = v.strip_prefix(['.', ','])?;
+    let k = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if k == 0 || digits.is_some_and(|n| n != k) {
+        return None;
+    }
+    let nanos = format!("{:0<9}", &rest[..k.min(9)]).parse().ok()?;
+    *v = &rest[k..];
+    Some(nanos)
+}
+
+/// A month or weekday name (short when `short`), case-insensitive; its index.
+fn read_name(v: &mut &str, names: &[&str], short: bool) -> Option<usize> {
+    let i = names.iter().position(|n| {
+        let name = if short { &n[..3] } else { n };
+        v.len() >= name.len() && v[..name.len()].eq_ignore_ascii_case(name)
+    })?;
+    *v = &v[if short { 3 } else { names[i].len() }..];
+    Some(i)
+}
+
+/// A zone offset in seconds: `Z` (when allowed) or `±hh[:mm[:ss]]`.
+fn read_offset(v: &mut &str, z: bool, colon: bool, secs: bool, hours: bool) -> Option<i32> {
+    if z && v.starts_with('Z') {
+        *v = &v[1..];
+        return Some(0);
+    }
+    let sign = match v.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return None,
+    };
+    *v = &v[1..];
+    let two = |v: &mut &str, sep: bool| -> Option<i32> {
+        if sep && colon {
+            *v = v.strip_prefix(':')?;
+        }
+        let d = v
+            .get(..2)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?;
+        let n: i32 = d.parse().ok()?;
+        *v = &v[2..];
+        Some(n)
+    };
+    let mut total = two(v, false)? * 3600;
+    if !hours {
+        total += two(v, true)? * 60;
+    }
+    if secs {
+        total += two(v, true)?;
+    }
+    Some(sign * total)
+}
+
+/// The time the parts name, Go's range errors first.
+fn assemble(
+    value: &str,
+    [year, month, day, hour, min, sec]: [i16; 6],
+    nanos: i32,
+    offset: Option<i32>,
+    tz: TimeZone,
+) -> Result<Zoned, String> {
+    let out_of_range = |what: &str| format!("parsing time {value:?}: {what} out of range");
     if !(1..=12).contains(&month) {
-        return Err(format!("parsing time {value:?}: month out of range"));
+        return Err(out_of_range("month"));
     }
     if !(0..24).contains(&hour) {
-        return Err(format!("parsing time {value:?}: hour out of range"));
+        return Err(out_of_range("hour"));
     }
     if !(0..60).contains(&min) {
-        return Err(format!("parsing time {value:?}: minute out of range"));
+        return Err(out_of_range("minute"));
     }
     if !(0..60).contains(&sec) {
-        return Err(format!("parsing time {value:?}: second out of range"));
+        return Err(out_of_range("second"));
     }
-    let civil = jiff::civil::DateTime::new(year, month, day, hour, min, sec, nanos)
-        .map_err(|_| format!("parsing time {value:?}: day out of range"))?;
+    let civil = jiff::civil::DateTime::new(
+        year,
+        month as i8,
+        day as i8,
+        hour as i8,
+        min as i8,
+        sec as i8,
+        nanos,
+    )
+    .map_err(|_| out_of_range("day"))?;
     let tz = match offset {
         Some(o) => TimeZone::fixed(jiff::tz::Offset::from_seconds(o).map_err(|e| e.to_string())?),
         None => tz,
