@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod fields;
+pub mod gojson;
 pub mod gotemplate;
 pub mod helm;
 pub mod kustomize;

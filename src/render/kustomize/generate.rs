@@ -19,7 +19,7 @@ fn go_json(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                go_string(k, out);
+                crate::render::gojson::write_string(out, k, true);
                 out.push(':');
                 go_json(&m[*k], out);
             }
@@ -35,28 +35,9 @@ fn go_json(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::String(s) => go_string(s, out),
+        Value::String(s) => crate::render::gojson::write_string(out, s, true),
         other => out.push_str(&other.to_string()),
     }
-}
-
-fn go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// kustomize's name hash of a ConfigMap or Secret (the name itself is hashed as "").

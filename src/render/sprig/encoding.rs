@@ -3,7 +3,6 @@
 //! functions (maps by sorted key, `<`, `>`, `&` escaped unless raw,
 //! numbers as Go writes them).
 
-use super::NIL_DEREF;
 use crate::render::gotemplate::args::{count, string};
 use crate::render::gotemplate::fmt::strconv_shortest;
 use crate::render::gotemplate::{Exec, FnError, Func, Value};
@@ -108,24 +107,6 @@ pub fn to_json(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<Str
     Ok(out)
 }
 
-fn json_string(out: &mut String, s: &str, escape_html: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' if escape_html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// A float as `encoding/json` writes it.
 pub fn json_float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
@@ -175,8 +156,8 @@ fn write_json(
         Value::Int(i, _) => out.push_str(&i.to_string()),
         Value::Uint(u, _) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
-        Value::String(s) => json_string(out, s, html),
-        Value::Bytes(b) => json_string(
+        Value::String(s) => crate::render::gojson::write_string(out, s, html),
+        Value::Bytes(b) => crate::render::gojson::write_string(
             out,
             &base64::engine::general_purpose::STANDARD.encode(b),
             html,
@@ -203,7 +184,7 @@ fn write_json(
                     out.push(',');
                 }
                 newline(out, depth + 1);
-                json_string(out, k, html);
+                crate::render::gojson::write_string(out, k, html);
                 out.push(':');
                 if indent.is_some() {
                     out.push(' ');
@@ -215,7 +196,7 @@ fn write_json(
             }
             out.push('}');
         }
-        Value::Object(o) => json_string(out, &o.display(), html),
+        Value::Object(o) => crate::render::gojson::write_string(out, &o.display(), html),
     }
     Ok(())
 }
@@ -259,9 +240,4 @@ fn json_error(text: &str, e: &serde_json::Error) -> String {
         c => format!("'{c}'"),
     };
     format!("invalid character {quoted} {looking}")
-}
-
-/// Used where Sprig calls `reflect.TypeOf(nil).Kind()`.
-pub fn nil_deref() -> FnError {
-    NIL_DEREF.into()
 }

@@ -3,7 +3,7 @@
 //! fails as Sprig's does (`Cannot push on type string`); the `must` forms
 //! fail the same way, both spellings reaching Go as an error of the call.
 
-use super::{empty, kind, to_int64, NIL_DEREF};
+use super::{empty, to_int64, NIL_DEREF};
 use crate::render::gotemplate::args::{at_least, count, int};
 use crate::render::gotemplate::{Exec, FnError, Func, ListType, Value};
 use std::rc::Rc;
@@ -64,7 +64,7 @@ fn items(v: &Value, what: &str) -> Result<Vec<Value>, FnError> {
             .map(|x| Value::Uint(*x as u64, crate::render::gotemplate::UintType::Uint8))
             .collect()),
         Value::Nil => Err(NIL_DEREF.into()),
-        other => Err(format!("Cannot {what} on type {}", kind(other)).into()),
+        other => Err(format!("Cannot {what} on type {}", other.kind_name()).into()),
     }
 }
 
@@ -161,7 +161,11 @@ fn slice(_: &mut Exec, a: &[Value]) -> R {
         Value::List(l, t) => (l.clone(), *t),
         Value::Nil => return Err(NIL_DEREF.into()),
         other => {
-            return Err(format!("list should be type of slice or array but {}", kind(other)).into())
+            return Err(format!(
+                "list should be type of slice or array but {}",
+                other.kind_name()
+            )
+            .into())
         }
     };
     if l.is_empty() {
@@ -184,7 +188,7 @@ fn concat(_: &mut Exec, a: &[Value]) -> R {
         match v {
             Value::List(l, _) => out.extend(l.iter().cloned()),
             Value::Nil => return Err(NIL_DEREF.into()),
-            other => return Err(format!("Cannot concat type {} as list", kind(other)).into()),
+            other => return Err(format!("Cannot concat type {} as list", other.kind_name()).into()),
         }
     }
     Ok(any(out))

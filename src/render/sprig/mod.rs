@@ -131,11 +131,6 @@ pub fn empty(v: &Value) -> bool {
     !v.truth()
 }
 
-/// The `reflect.Kind` name Sprig's errors print (`Cannot push on type string`).
-pub fn kind(v: &Value) -> &'static str {
-    v.kind_name()
-}
-
 /// What Go reports when Sprig calls a method on the type of nil.
 pub const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
