@@ -60,7 +60,7 @@ fn render(text: &str, data: &Value, funcs: &Funcs) -> Result<String, String> {
 /// message. They agree when the location is the same and skiff's message
 /// ends with Helm's.
 fn same_error(skiff: &str, helm: &str) -> bool {
-    if skiff == helm || helm_rewrite(skiff).as_deref() == Some(helm) {
+    if skiff == helm || skiff::render::helm::exec_error(skiff) == helm {
         return true;
     }
     let location = |m: &str| -> Option<String> {
@@ -112,17 +112,6 @@ fn table(name: &str, funcs: &Funcs) -> (usize, Vec<String>) {
         all.len()
     );
     (all.len(), failures)
-}
-
-/// Helm's rewrite of a `fail` or `required` error: `execution error at
-/// (NAME:LINE:COL): MESSAGE`.
-fn helm_rewrite(go: &str) -> Option<String> {
-    let rest = go.strip_prefix("template: ")?;
-    let (location, rest) = rest.split_once(": executing ")?;
-    let (_, message) = rest
-        .split_once(": error calling fail: ")
-        .or_else(|| rest.split_once(": error calling required: "))?;
-    Some(format!("execution error at ({location}): {message}"))
 }
 
 #[test]

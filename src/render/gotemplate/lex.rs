@@ -381,17 +381,23 @@ impl Lexer<'_> {
         Ok(())
     }
 
-    fn quote(&mut self, start: usize) -> Result<(), LexError> {
+    /// The offset of the quote closing the one at the start of the rest
+    /// (escapes skipped); a line break or the end first is `unterminated`.
+    fn closing(&self, start: usize, quote: u8, what: &str) -> Result<usize, LexError> {
         let b = self.rest().as_bytes();
         let mut i = 1;
         loop {
             match b.get(i) {
-                None | Some(b'\n') => return self.err(start, "unterminated quoted string"),
+                None | Some(b'\n') => return self.err(start, format!("unterminated {what}")),
                 Some(b'\\') => i += 2,
-                Some(b'"') => break,
+                Some(c) if *c == quote => return Ok(i),
                 Some(_) => i += 1,
             }
         }
+    }
+
+    fn quote(&mut self, start: usize) -> Result<(), LexError> {
+        let i = self.closing(start, b'"', "quoted string")?;
         let raw = &self.rest()[..=i];
         let value = unquote(raw).map_err(|m| LexError {
             pos: start,
@@ -413,16 +419,7 @@ impl Lexer<'_> {
     }
 
     fn char_constant(&mut self, start: usize) -> Result<(), LexError> {
-        let b = self.rest().as_bytes();
-        let mut i = 1;
-        loop {
-            match b.get(i) {
-                None | Some(b'\n') => return self.err(start, "unterminated character constant"),
-                Some(b'\\') => i += 2,
-                Some(b'\'') => break,
-                Some(_) => i += 1,
-            }
-        }
+        let i = self.closing(start, b'\'', "character constant")?;
         let text = self.rest()[..=i].to_string();
         self.pos += i + 1;
         self.emit(Item::Char(text), start);

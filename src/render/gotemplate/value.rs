@@ -19,6 +19,19 @@ pub enum IntType {
     Int64,
 }
 
+impl IntType {
+    /// The Go type's name (also its `reflect.Kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            IntType::Int => "int",
+            IntType::Int8 => "int8",
+            IntType::Int16 => "int16",
+            IntType::Int32 => "int32",
+            IntType::Int64 => "int64",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UintType {
     Uint,
@@ -26,6 +39,19 @@ pub enum UintType {
     Uint16,
     Uint32,
     Uint64,
+}
+
+impl UintType {
+    /// The Go type's name (also its `reflect.Kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            UintType::Uint => "uint",
+            UintType::Uint8 => "uint8",
+            UintType::Uint16 => "uint16",
+            UintType::Uint32 => "uint32",
+            UintType::Uint64 => "uint64",
+        }
+    }
 }
 
 /// The element type of a slice.
@@ -215,22 +241,8 @@ impl Value {
         match self {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
-            Value::Int(_, t) => match t {
-                IntType::Int => "int",
-                IntType::Int8 => "int8",
-                IntType::Int16 => "int16",
-                IntType::Int32 => "int32",
-                IntType::Int64 => "int64",
-            }
-            .into(),
-            Value::Uint(_, t) => match t {
-                UintType::Uint => "uint",
-                UintType::Uint8 => "uint8",
-                UintType::Uint16 => "uint16",
-                UintType::Uint32 => "uint32",
-                UintType::Uint64 => "uint64",
-            }
-            .into(),
+            Value::Int(_, t) => t.name().into(),
+            Value::Uint(_, t) => t.name().into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
@@ -254,20 +266,8 @@ impl Value {
         match self {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
-            Value::Int(_, t) => match t {
-                IntType::Int => "int",
-                IntType::Int8 => "int8",
-                IntType::Int16 => "int16",
-                IntType::Int32 => "int32",
-                IntType::Int64 => "int64",
-            },
-            Value::Uint(_, t) => match t {
-                UintType::Uint => "uint",
-                UintType::Uint8 => "uint8",
-                UintType::Uint16 => "uint16",
-                UintType::Uint32 => "uint32",
-                UintType::Uint64 => "uint64",
-            },
+            Value::Int(_, t) => t.name(),
+            Value::Uint(_, t) => t.name(),
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) | Value::List(..) => "slice",
